@@ -1,0 +1,55 @@
+/* cli.h - the sockcap program: subcommands and the helpers they share.
+ *
+ * Programs are thin (ARCHITECTURE.md): parse options, wire a source to a sink,
+ * print.  Only code under cli/ prints to the terminal or exits.
+ */
+#ifndef SC_CLI_H
+#define SC_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit status of every subcommand (documented in `sockcap --help`). */
+#define SC_EXIT_OK 0    /* everything read, nothing lost, no differences */
+#define SC_EXIT_LOSS 1  /* data lost or damaged input, or differences found */
+#define SC_EXIT_FATAL 2 /* usage error or fatal error */
+
+struct sc_cli_cmd {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv); /* argv[0] is the command name */
+};
+
+int sc_cmd_info(int argc, char **argv);
+int sc_cmd_dump(int argc, char **argv);
+int sc_cmd_record(int argc, char **argv);
+
+extern const char *sc_cli_progname;
+
+/* "sockcap info: " prefixed message on stderr. */
+void sc_cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Write `len` bytes as a C-like escaped string body: printable ASCII as is,
+ * \r \n \t \\ \" and \xNN otherwise.  At most `max` input bytes; "..." is
+ * appended when cut. */
+void sc_cli_escape(FILE *out, const uint8_t *p, size_t len, size_t max);
+
+/* Hex dump like `tcpdump -x` (hex only) or `tcpdump -X` (hex and ASCII). */
+void sc_cli_hexdump(FILE *out, const uint8_t *p, size_t len, bool ascii);
+
+/* A JSON string literal with quotes; bytes that are not valid UTF-8 printable
+ * text are escaped as \u00NN so the output is always valid JSON. */
+void sc_cli_json_str(FILE *out, const void *p, size_t len);
+
+/* Detect the kind of a capture file by its magic.  For "-", peeks at one byte
+ * of stdin and pushes it back.  Returns an enum sc_file_kind, or -errno. */
+int sc_cli_detect(const char *path);
+
+/* Parse a non-negative integer with an optional k/m/g (binary) suffix. */
+int sc_cli_parse_size(const char *s, uint64_t *out);
+
+/* Standard lines of every subcommand's --help. */
+void sc_cli_exit_codes_help(FILE *out);
+
+#endif

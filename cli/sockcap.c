@@ -1,0 +1,59 @@
+/* sockcap.c - command dispatch for the sockcap program. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#ifndef SC_WITH_CAPTURE
+int sc_cmd_record(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	sc_cli_err("record", "this sockcap was built without the eBPF recorder "
+		   "(configure --enable-capture needs Linux, libbpf, libelf, clang and bpftool)");
+	return SC_EXIT_FATAL;
+}
+#endif
+
+static const struct sc_cli_cmd commands[] = {
+	{ "record", "record socket payloads with eBPF into an .skc file (root)", sc_cmd_record },
+	{ "info", "summarize a capture (.skc, pcap, pcapng): time, processes, sockets, bytes, losses, damage", sc_cmd_info },
+	{ "dump", "print every record or TCP segment of a capture, like tcpdump -r", sc_cmd_dump },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: %s COMMAND [OPTIONS] [ARGS]\n"
+		     "       %s COMMAND --help\n"
+		     "       %s --version\n\n"
+		     "Capture HTTP traffic at the socket layer with eBPF, and analyze it offline.\n\n"
+		     "Commands:\n",
+		sc_cli_progname, sc_cli_progname, sc_cli_progname);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nCapture files are detected by their content, not by their name.\n", out);
+	sc_cli_exit_codes_help(out);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return SC_EXIT_FATAL;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return SC_EXIT_OK;
+	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("sockcap %s\n", PACKAGE_VERSION);
+		return SC_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	sc_cli_err(NULL, "unknown command '%s' (see '%s --help')", argv[1], sc_cli_progname);
+	return SC_EXIT_FATAL;
+}
