@@ -15,7 +15,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_INPUT (64u << 20)
+#define REPLAY_MAX_INPUT (64u << 20)
 
 static int run_file(const char *path, unsigned long *n)
 {
@@ -33,8 +33,8 @@ static int run_file(const char *path, unsigned long *n)
 			size_t ncap = cap ? cap * 2 : 65536;
 			uint8_t *nb;
 
-			if (ncap > MAX_INPUT) {
-				fprintf(stderr, "%s: larger than %u bytes\n", path, MAX_INPUT);
+			if (ncap > REPLAY_MAX_INPUT) {
+				fprintf(stderr, "%s: larger than %u bytes\n", path, REPLAY_MAX_INPUT);
 				rc = 1;
 				goto out;
 			}
