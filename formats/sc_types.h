@@ -71,7 +71,8 @@ enum sc_sock_type {
 	SC_SOCK_SEQPACKET = 5,
 };
 
-#define SC_SOCK_F_MIDSTREAM 0x01u
+#define SC_SOCK_F_MIDSTREAM 0x01u /* already open when first seen */
+#define SC_SOCK_F_CONTINUED 0x02u /* continued from the previous file of a rotation */
 
 /* One end of a connection.  IPv4 addresses use addr[0..3] in network order. */
 struct sc_endpoint {

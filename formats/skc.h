@@ -61,6 +61,7 @@ struct sc_skc_sock_open {
 	uint8_t sock_type; /* enum sc_sock_type */
 	uint8_t flags;     /* SC_SOCK_F_* */
 	struct sc_endpoint local, remote;
+	uint64_t base_sent, base_recv; /* stream offsets where this file starts (rotation) */
 	struct sc_view unix_path;
 };
 

@@ -11,7 +11,7 @@ extern const uint8_t sc_skc_block_magic[4];
 /* Fixed body sizes of version 1 of each record type (SKC-FORMAT.md). */
 #define SKC_INFO_FIXED 24u
 #define SKC_PROC_FIXED 20u
-#define SKC_OPEN_FIXED 76u
+#define SKC_OPEN_FIXED 92u
 #define SKC_CLOSE_FIXED 40u
 #define SKC_LOSS_FIXED 48u
 #define SKC_TRAILER_FIXED 52u

@@ -198,6 +198,8 @@ void skc_rec_put(struct sc_wr *w, const struct sc_skc_rec *rec)
 		sc_wr_u8(w, b->flags);
 		put_ep(w, &b->local);
 		put_ep(w, &b->remote);
+		sc_wr_le64(w, b->base_sent);
+		sc_wr_le64(w, b->base_recv);
 		put_view(w, b->unix_path);
 		break;
 	}
@@ -317,6 +319,8 @@ int sc_skc_decode(uint16_t type, uint8_t version, const uint8_t *body, size_t le
 		b->flags = sc_rd_u8(&r);
 		get_ep(&r, &b->local);
 		get_ep(&r, &b->remote);
+		b->base_sent = sc_rd_le64(&r);
+		b->base_recv = sc_rd_le64(&r);
 		b->unix_path = sc_rd_str16(&r);
 		break;
 	}

@@ -79,6 +79,8 @@ static void sample(struct sc_skc_rec r[NSAMPLE])
 	r[2].u.open.sock_type = SC_SOCK_STREAM;
 	r[2].u.open.local = (struct sc_endpoint){ 40000, { 127, 0, 0, 1 } };
 	r[2].u.open.remote = (struct sc_endpoint){ 8080, { 127, 0, 0, 1 } };
+	r[2].u.open.base_sent = 3;
+	r[2].u.open.base_recv = 4;
 	r[3].type = SC_SKC_DATA;
 	r[3].u.data = (struct sc_skc_data){ 7, 5000000300ull, 0, 42, 43, 5, 5, SC_DIR_EGRESS, SC_SYS_SENDTO, payload5 };
 	r[4].type = SC_SKC_LOSS;
@@ -121,6 +123,8 @@ static void assert_rec_eq(const struct sc_skc_rec *a, const struct sc_skc_rec *b
 		cr_assert_arr_eq(a->u.open.local.addr, b->u.open.local.addr, 16);
 		cr_assert_eq(a->u.open.remote.port, b->u.open.remote.port);
 		cr_assert_arr_eq(a->u.open.remote.addr, b->u.open.remote.addr, 16);
+		cr_assert_eq(a->u.open.base_sent, b->u.open.base_sent);
+		cr_assert_eq(a->u.open.base_recv, b->u.open.base_recv);
 		break;
 	case SC_SKC_DATA:
 		cr_assert_eq(a->u.data.sock_id, b->u.data.sock_id);
@@ -298,12 +302,14 @@ Test(skc, sock_open_record_has_the_documented_bytes)
 	r.u.open.local.addr[15] = 1;
 	r.u.open.remote.port = 0x1234;
 	r.u.open.remote.addr[0] = 0xfe;
+	r.u.open.base_sent = 0x0807060504030201ull;
+	r.u.open.base_recv = 0x11;
 	r.u.open.unix_path = V("");
 	size_t n = encode(out, sizeof(out), &r);
 
-	cr_assert_eq(n, 8 + 76 + 2);
+	cr_assert_eq(n, 8 + 92 + 2);
 	cr_assert_eq(out[0], 3);
-	cr_assert_eq(out[4], 78);
+	cr_assert_eq(out[4], 94);
 	cr_assert_eq(out[8 + 32], 0xff); /* fd -1 */
 	cr_assert_eq(out[8 + 35], 0xff);
 	cr_assert_eq(out[8 + 36], SC_HOW_ACCEPT);
@@ -315,8 +321,11 @@ Test(skc, sock_open_record_has_the_documented_bytes)
 	cr_assert_eq(out[8 + 42 + 15], 1);
 	cr_assert_eq(out[8 + 58], 0x34);
 	cr_assert_eq(out[8 + 60], 0xfe);
-	cr_assert_eq(out[8 + 76], 0); /* empty unix path */
-	cr_assert_eq(out[8 + 77], 0);
+	static const uint8_t bases[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 0x11, 0, 0, 0, 0, 0, 0, 0 };
+
+	cr_assert_arr_eq(out + 8 + 76, bases, 16);
+	cr_assert_eq(out[8 + 92], 0); /* empty unix path */
+	cr_assert_eq(out[8 + 93], 0);
 }
 
 Test(skc, block_header_round_trips_and_rejects_bad_crc_and_lengths)
