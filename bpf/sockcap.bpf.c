@@ -1,0 +1,753 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* sockcap.bpf.c - capture socket payloads at the syscall boundary.
+ *
+ * At syscall entry: keep the arguments of read/write-family syscalls (and
+ * connect, accept, close) whose fd is a socket of interest.  At exit: the
+ * return value says how many bytes moved; copy them out of the process's
+ * buffers into the ring buffer, and advance that socket direction's stream
+ * offset by exactly that many, so that every byte is either in a DATA event
+ * or between two offsets that user space reports as lost.
+ *
+ * Two attach modes share the same handlers: tp_btf programs on
+ * raw_syscalls:sys_enter/sys_exit (filtered by syscall number first), and
+ * per-syscall tracepoints.  User space loads one set (bench/record.sh measured
+ * which is cheaper; the other stays as a fallback).
+ *
+ * No per-CPU scratch buffer: BPF programs can be preempted on this kernel, and
+ * a buffer shared by two of them would mix their bytes silently.  Payload is
+ * copied straight into a ring-buffer reservation of the smallest of a few
+ * constant sizes that fits (bpf_ringbuf_reserve needs a constant size).
+ */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "sockcap.h"
+#include "sockcap.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* ---- configuration, set by user space before load ------------------------ */
+const volatile __u32 targ_pids[SC_MAX_PIDS] = {};
+const volatile __u32 n_pids = 0;
+const volatile __u16 targ_ports[SC_MAX_PORTS] = {};
+const volatile __u32 n_ports = 0;
+const volatile char targ_comm[SC_COMM_LEN] = {};
+const volatile bool filter_comm = false;
+const volatile __u32 self_tgid = 0;
+const volatile __u32 snaplen = 0; /* 0: keep everything */
+
+__u64 next_sock_id = 0;
+
+/* ---- maps ------------------------------------------------------------------ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* --buffer-size */
+} events SEC(".maps");
+
+/* Arguments of a syscall in progress, by thread. */
+enum arg_kind { K_BUF = 1, K_IOV, K_MSG, K_MMSG, K_NOUSER, K_CONNECT, K_ACCEPT, K_CLOSE };
+
+struct sc_args {
+	__u64 sk;     /* struct sock * */
+	__u64 inode;
+	__u64 ptr;    /* buffer, iovec array, msghdr or mmsghdr array */
+	__u64 cnt;    /* iovcnt, or vlen */
+	__s32 fd;
+	__u8 sys;     /* enum sc_bpf_sys */
+	__u8 kind;    /* enum arg_kind */
+	__u8 dir;
+	__u8 last_ref;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct sc_args);
+} active SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct sc_sock_state);
+} socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tgid whose PROC event reached user space */
+	__type(value, __u8);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SC_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 which, __u64 n)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+
+	if (c)
+		*c += n; /* per-CPU: no other writer */
+}
+
+/* ---- filters ------------------------------------------------------------------ */
+
+static __always_inline bool want_task(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (n_pids) {
+		bool hit = false;
+
+		for (int i = 0; i < SC_MAX_PIDS; i++)
+			if (i < n_pids && targ_pids[i] == tgid)
+				hit = true;
+		if (!hit)
+			return false;
+	}
+	if (filter_comm) {
+		char comm[SC_COMM_LEN];
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		for (int i = 0; i < SC_COMM_LEN; i++) {
+			if (comm[i] != targ_comm[i])
+				return false;
+			if (!comm[i])
+				break;
+		}
+	}
+	return true;
+}
+
+static __always_inline bool want_ports(__u16 lport, __u16 rport)
+{
+	if (!n_ports)
+		return true;
+	for (int i = 0; i < SC_MAX_PORTS; i++)
+		if (i < n_ports && (targ_ports[i] == lport || targ_ports[i] == rport))
+			return true;
+	return false;
+}
+
+/* ---- events ---------------------------------------------------------------------- */
+
+static __always_inline void fill_hdr(struct sc_ev_hdr *h, __u8 type, __u8 dir, __u8 sys, __u64 sock_id, __u32 len)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->type = type;
+	h->dir = dir;
+	h->syscall = sys;
+	h->flags = 0;
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->len = len;
+	h->ts_ns = bpf_ktime_get_ns();
+	h->sock_id = sock_id;
+}
+
+/* BPF_CORE_READ_INTO sizes its read by the destination's element type (one
+ * byte for a char or __u8 array): read arrays with explicit sizes instead. */
+static __always_inline void read_comm_ppid(char *comm, __u32 *ppid)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *leader = BPF_CORE_READ(t, group_leader);
+
+	if (bpf_core_read_str(comm, SC_COMM_LEN, &leader->comm) < 0)
+		comm[0] = '\0';
+	*ppid = BPF_CORE_READ(t, real_parent, tgid);
+}
+
+/* Tell user space the name of a process the first time it moves bytes. */
+static __always_inline void note_process(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct sc_ev_proc *e;
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&procs, &tgid))
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(SC_CNT_RB_DROP_EVENTS, 1);
+		return; /* retried with the next event of this process */
+	}
+	fill_hdr(&e->h, SC_EV_PROC, 255, 0, 0, 0);
+	e->pad = 0;
+	read_comm_ppid(e->comm, &e->ppid);
+	bpf_ringbuf_submit(e, 0);
+	bpf_map_update_elem(&procs, &tgid, &one, BPF_ANY);
+}
+
+static __always_inline void emit_loss(__u64 sock_id, __u8 dir, __u8 sys, __u64 off, __u64 len, __u32 reason)
+{
+	struct sc_ev_loss *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		/* User space sees the hole in the offsets and reports it as
+		 * ringbuf-full: the bytes stay accounted, only the reason changes. */
+		count(SC_CNT_RB_DROP_EVENTS, 1);
+		count(SC_CNT_RB_DROP_LOSS, 1);
+		return;
+	}
+	fill_hdr(&e->h, SC_EV_LOSS, dir, sys, sock_id, 0);
+	e->offset = off;
+	e->len = len;
+	e->reason = reason;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Emit the OPEN event of a socket: addresses and ports from the kernel's
+ * socket, so they are right on both ends and for sockets opened before
+ * recording started.  Returns whether it reached the ring buffer. */
+static __always_inline bool emit_open(struct sock *sk, struct sc_sock_state *st, __u8 how, __s32 fd, __u8 flags,
+				      __u64 replaced_id, __u64 r0, __u64 r1)
+{
+	struct sc_ev_open *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u16 family;
+
+	if (!e) {
+		count(SC_CNT_RB_DROP_EVENTS, 1);
+		count(SC_CNT_RB_DROP_OPEN, 1);
+		return false;
+	}
+	fill_hdr(&e->h, SC_EV_OPEN, 255, 0, st->sock_id, 0);
+	e->h.flags = flags;
+	e->inode = st->inode;
+	e->fd = fd;
+	e->how = how;
+	e->sock_type = SC_SOCK_STREAM_K;
+	e->pad0 = 0;
+	e->replaced_id = replaced_id;
+	e->replaced_off[0] = r0;
+	e->replaced_off[1] = r1;
+	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
+	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+	__builtin_memset(e->unix_path, 0, sizeof(e->unix_path));
+	__builtin_memset(e->pad1, 0, sizeof(e->pad1));
+	read_comm_ppid(e->comm, &e->ppid);
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == SC_AF_INET_K) {
+		e->family = 4;
+		bpf_core_read(e->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(e->raddr, 4, &sk->__sk_common.skc_daddr);
+	} else if (family == SC_AF_INET6_K) {
+		e->family = 6;
+		bpf_core_read(e->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(e->raddr, 16, &sk->__sk_common.skc_v6_daddr);
+	} else {
+		struct unix_sock *u = (struct unix_sock *)sk;
+		struct unix_address *a = BPF_CORE_READ(u, addr);
+
+		e->family = 1;
+		e->lport = e->rport = 0;
+		if (!a) {
+			/* The connecting side: the listener's path. */
+			struct unix_sock *peer = (struct unix_sock *)BPF_CORE_READ(u, peer);
+
+			if (peer)
+				a = BPF_CORE_READ(peer, addr);
+		}
+		if (a)
+			bpf_probe_read_kernel(e->unix_path, sizeof(e->unix_path), &a->name[0].sun_path);
+	}
+	bpf_ringbuf_submit(e, 0);
+	return true;
+}
+
+/* The state of socket `sk`, created on first sight.  `how` says whether we
+ * saw it born (connect/accept) or met it in the middle of its life. */
+static __always_inline struct sc_sock_state *sock_state(struct sock *sk, __u64 inode, __u8 how, __s32 fd)
+{
+	__u64 key = (__u64)sk;
+	struct sc_sock_state *st = bpf_map_lookup_elem(&socks, &key);
+	struct sc_sock_state ns = {};
+	__u64 replaced = 0, r0 = 0, r1 = 0;
+	__u8 flags = 0;
+
+	if (st && st->inode == inode) {
+		/* A dropped OPEN is retried with what was known when the state
+		 * was made, so a connect()ed socket is not called mid-stream. */
+		if (!(st->flags & (SC_SOCK_OPEN_SENT | SC_SOCK_IGNORED))) {
+			__u8 first = (st->flags >> SC_SOCK_HOW_SHIFT) & 0xff;
+
+			if (emit_open(sk, st, first, fd, first == SC_BPF_HOW_EXISTING ? SC_OPEN_F_MIDSTREAM : 0, 0, 0, 0))
+				__sync_fetch_and_or(&st->flags, SC_SOCK_OPEN_SENT);
+		}
+		return st;
+	}
+	if (st) {
+		/* Same kernel address, different inode: the old socket was freed
+		 * without a close we saw (process exit) and the memory reused. */
+		replaced = st->sock_id;
+		r0 = st->off[0];
+		r1 = st->off[1];
+		if (!(st->flags & SC_SOCK_IGNORED))
+			flags |= SC_OPEN_F_REPLACED;
+	}
+	ns.sock_id = __sync_fetch_and_add(&next_sock_id, 1) + 1;
+	ns.inode = inode;
+	ns.pid = bpf_get_current_pid_tgid() >> 32;
+	ns.flags = (__u64)how << SC_SOCK_HOW_SHIFT;
+	{
+		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		__u16 type = BPF_CORE_READ(sk, sk_type);
+		bool ok = type == SC_SOCK_STREAM_K &&
+			  (family == SC_AF_INET_K || family == SC_AF_INET6_K || family == SC_AF_UNIX_K);
+
+		if (ok && family != SC_AF_UNIX_K)
+			ok = want_ports(BPF_CORE_READ(sk, __sk_common.skc_num),
+					bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)));
+		else if (ok && n_ports)
+			ok = false; /* --port selects IP sockets only */
+		if (!ok)
+			ns.flags |= SC_SOCK_IGNORED;
+	}
+	if (bpf_map_update_elem(&socks, &key, &ns, BPF_ANY)) {
+		count(SC_CNT_STATE_FULL, 1);
+		return NULL;
+	}
+	st = bpf_map_lookup_elem(&socks, &key);
+	if (!st || (st->flags & SC_SOCK_IGNORED))
+		return st;
+	if (how == SC_BPF_HOW_EXISTING)
+		flags |= SC_OPEN_F_MIDSTREAM;
+	if (emit_open(sk, st, how, fd, flags, replaced, r0, r1))
+		__sync_fetch_and_or(&st->flags, SC_SOCK_OPEN_SENT);
+	return st;
+}
+
+/* ---- payload ----------------------------------------------------------------------- */
+
+struct chunk_ctx {
+	__u64 sock_id;
+	__u64 off;       /* stream offset of the next byte to emit */
+	__u64 ubuf;      /* K_BUF: the buffer; else the current iovec's base */
+	__u64 left;      /* bytes of the current buffer/iovec still to emit */
+	__u64 remaining; /* bytes of the syscall still to emit */
+	__u64 iov;       /* iovec array (user memory) */
+	__u32 iovcnt, iovidx;
+	__u32 orig_len;
+	__u8 dir, sys;
+};
+
+/* One DATA event of `n` (<= SIZE) bytes in a reservation of constant SIZE. */
+#define EMIT_TIER(SIZE)                                                                              \
+	if (n <= (SIZE)) {                                                                          \
+		struct sc_ev_data *e = bpf_ringbuf_reserve(&events, sizeof(*e) + (SIZE), 0);          \
+		if (!e)                                                                             \
+			goto drop;                                                                  \
+		/* Bound the very register passed to the helper: clang otherwise   \
+		 * checks one copy of n and passes another (BPF-NOTES.md). */       \
+		__u64 m = n;                                                                        \
+		barrier_var(m);                                                                     \
+		if (m > (SIZE))                                                                     \
+			m = (SIZE);                                                                 \
+		barrier_var(m);                                                                     \
+		if (bpf_probe_read_user((void *)(e + 1), m, (const void *)c->ubuf)) {              \
+			bpf_ringbuf_discard(e, 0);                                                  \
+			goto fault;                                                                 \
+		}                                                                                   \
+		fill_hdr(&e->h, SC_EV_DATA, c->dir, c->sys, c->sock_id, m);                        \
+		e->offset = c->off;                                                                 \
+		e->orig_len = c->orig_len;                                                          \
+		e->pad = 0;                                                                         \
+		bpf_ringbuf_submit(e, 0);                                                           \
+		goto done;                                                                          \
+	}
+
+static __always_inline void emit_chunk(struct chunk_ctx *c, __u32 n)
+{
+	/* Tiers 4x apart: at most 4x the ring space of the payload, and small
+	 * requests (the common case) take little. */
+	EMIT_TIER(128)
+	EMIT_TIER(512)
+	EMIT_TIER(2048)
+	EMIT_TIER(8192)
+	EMIT_TIER(SC_CHUNK_MAX)
+	return;
+drop:
+	count(SC_CNT_RB_DROP_EVENTS, 1);
+	count(SC_CNT_RB_DROP_BYTES, n);
+	goto done;
+fault:
+	count(SC_CNT_READ_FAULT_BYTES, n);
+	emit_loss(c->sock_id, c->dir, c->sys, c->off, n, SC_BPF_LOSS_READ_FAULT);
+done:
+	c->ubuf += n;
+	c->off += n;
+	c->left -= n;
+	c->remaining -= n;
+}
+
+static long buf_step(__u32 i, void *arg)
+{
+	struct chunk_ctx *c = arg;
+	__u64 n = c->left;
+
+	if (n == 0)
+		return 1;
+	if (n > SC_CHUNK_MAX)
+		n = SC_CHUNK_MAX;
+	emit_chunk(c, (__u32)n);
+	return 0;
+}
+
+static long iov_step(__u32 i, void *arg)
+{
+	struct chunk_ctx *c = arg;
+	struct iovec v;
+	__u64 n;
+
+	if (c->remaining == 0)
+		return 1;
+	if (c->left == 0) {
+		if (c->iovidx >= c->iovcnt || c->iovidx >= SC_MAX_IOV)
+			return 1;
+		if (bpf_probe_read_user(&v, sizeof(v), (const void *)(c->iov + (__u64)c->iovidx * sizeof(v))))
+			return 1;
+		c->iovidx++;
+		c->ubuf = (__u64)v.iov_base;
+		c->left = v.iov_len < c->remaining ? v.iov_len : c->remaining;
+		return 0;
+	}
+	n = c->left;
+	if (n > SC_CHUNK_MAX)
+		n = SC_CHUNK_MAX;
+	emit_chunk(c, (__u32)n);
+	return 0;
+}
+
+/* Emit `len` bytes moved at stream offset `off`, from a plain buffer or
+ * from an iovec array.  What cannot be read (more iovecs than SC_MAX_IOV) is
+ * reported as a loss, never silently dropped. */
+static __always_inline void emit_payload(struct sc_sock_state *st, __u8 dir, __u8 sys, __u64 off, __u64 len,
+					 __u32 orig, __u64 ubuf, __u64 iov, __u32 iovcnt)
+{
+	struct chunk_ctx c = {};
+	__u64 keep = len;
+
+	if (snaplen && keep > snaplen) {
+		emit_loss(st->sock_id, dir, sys, off + snaplen, len - snaplen, SC_BPF_LOSS_SNAPLEN);
+		keep = snaplen;
+	}
+	c.sock_id = st->sock_id;
+	c.off = off;
+	c.remaining = keep;
+	c.orig_len = orig;
+	c.dir = dir;
+	c.sys = sys;
+	if (iov) {
+		c.iov = iov;
+		c.iovcnt = iovcnt;
+		bpf_loop(SC_MAX_IOV + SC_MAX_CHUNKS, iov_step, &c, 0);
+	} else {
+		c.ubuf = ubuf;
+		c.left = keep;
+		bpf_loop(SC_MAX_CHUNKS, buf_step, &c, 0);
+	}
+	if (c.remaining)
+		emit_loss(st->sock_id, dir, sys, c.off, c.remaining,
+			  iov ? SC_BPF_LOSS_UNSUPPORTED : SC_BPF_LOSS_OTHER);
+}
+
+struct mmsg_ctx {
+	struct sc_sock_state *st;
+	__u64 vec;
+	__u32 nmsg;
+	__u8 dir, sys;
+};
+
+static long mmsg_step(__u32 i, void *arg)
+{
+	struct mmsg_ctx *m = arg;
+	struct mmsghdr h;
+	struct sc_sock_state *st = m->st;
+	__u64 off;
+
+	if (i >= m->nmsg || !st)
+		return 1;
+	if (bpf_probe_read_user(&h, sizeof(h), (const void *)(m->vec + (__u64)i * sizeof(h))))
+		return 1;
+	if (h.msg_len == 0)
+		return 0;
+	off = __sync_fetch_and_add(&st->off[m->dir & 1], h.msg_len);
+	if (i < SC_MAX_MMSG)
+		emit_payload(st, m->dir, m->sys, off, h.msg_len, h.msg_len, 0, (__u64)h.msg_hdr.msg_iov,
+			     (__u32)h.msg_hdr.msg_iovlen);
+	else
+		emit_loss(st->sock_id, m->dir, m->sys, off, h.msg_len, SC_BPF_LOSS_UNSUPPORTED);
+	return 0;
+}
+
+/* ---- syscall handlers -------------------------------------------------------------- */
+
+/* Global (not static) functions: the verifier checks each once, instead of once
+ * per tracepoint program that calls it. */
+__noinline int sc_on_enter(__u32 sys, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sc_args a = {};
+	struct sock *sk;
+	__u64 inode = 0;
+	int fd = (int)a0;
+
+	if (!want_task(id >> 32))
+		return 0;
+	a.sys = sys;
+	switch (sys) {
+	case SC_BPF_SYS_READ:
+	case SC_BPF_SYS_RECVFROM:
+		a.kind = K_BUF;
+		a.dir = 1;
+		a.ptr = a1;
+		if (sys == SC_BPF_SYS_RECVFROM && (a3 & SC_MSG_PEEK))
+			return 0; /* peeked bytes are read again later */
+		break;
+	case SC_BPF_SYS_WRITE:
+	case SC_BPF_SYS_SENDTO:
+		a.kind = K_BUF;
+		a.dir = 0;
+		a.ptr = a1;
+		break;
+	case SC_BPF_SYS_READV:
+	case SC_BPF_SYS_WRITEV:
+		a.kind = K_IOV;
+		a.dir = sys == SC_BPF_SYS_READV;
+		a.ptr = a1;
+		a.cnt = a2;
+		break;
+	case SC_BPF_SYS_RECVMSG:
+	case SC_BPF_SYS_SENDMSG:
+		if (sys == SC_BPF_SYS_RECVMSG && (a2 & SC_MSG_PEEK))
+			return 0;
+		a.kind = K_MSG;
+		a.dir = sys == SC_BPF_SYS_RECVMSG;
+		a.ptr = a1;
+		break;
+	case SC_BPF_SYS_RECVMMSG:
+	case SC_BPF_SYS_SENDMMSG:
+		if (sys == SC_BPF_SYS_RECVMMSG && (a3 & SC_MSG_PEEK))
+			return 0;
+		a.kind = K_MMSG;
+		a.dir = sys == SC_BPF_SYS_RECVMMSG;
+		a.ptr = a1;
+		a.cnt = a2;
+		break;
+	case SC_BPF_SYS_SENDFILE:
+		a.kind = K_NOUSER; /* out_fd is a0; in_fd cannot be a socket */
+		a.dir = 0;
+		break;
+	case SC_BPF_SYS_SPLICE:
+		a.kind = K_NOUSER;
+		a.dir = 0;
+		fd = (int)a2; /* fd_out */
+		sk = fd_sock(fd, &inode);
+		if (!sk) {
+			fd = (int)a0; /* fd_in */
+			a.dir = 1;
+		}
+		break;
+	case SC_BPF_SYS_CONNECT:
+		a.kind = K_CONNECT;
+		break;
+	case SC_BPF_SYS_ACCEPT:
+	case SC_BPF_SYS_ACCEPT4:
+		a.kind = K_ACCEPT;
+		a.sys = SC_BPF_SYS_ACCEPT;
+		break;
+	case SC_BPF_SYS_CLOSE:
+		a.kind = K_CLOSE;
+		break;
+	default:
+		return 0;
+	}
+	sk = fd_sock(fd, &inode);
+	if (!sk)
+		return 0;
+	if (sys == SC_BPF_SYS_CLOSE) {
+		__u64 key = (__u64)sk;
+
+		/* Only sockets we track, and only the last reference. */
+		if (!bpf_map_lookup_elem(&socks, &key))
+			return 0;
+		a.last_ref = fd_last_ref(fd);
+		if (!a.last_ref)
+			return 0;
+	}
+	a.sk = (__u64)sk;
+	a.inode = inode;
+	a.fd = fd;
+	if (bpf_map_update_elem(&active, &id, &a, BPF_ANY))
+		count(SC_CNT_ARGS_FULL, 1);
+	return 0;
+}
+
+static __always_inline void on_close(struct sc_args *a)
+{
+	__u64 key = a->sk;
+	struct sc_sock_state *st = bpf_map_lookup_elem(&socks, &key);
+	struct sc_ev_close *e;
+
+	if (!st || st->inode != a->inode)
+		return;
+	if (st->flags & SC_SOCK_IGNORED) {
+		bpf_map_delete_elem(&socks, &key);
+		return;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(SC_CNT_RB_DROP_EVENTS, 1);
+		count(SC_CNT_RB_DROP_CLOSE, 1);
+		/* Keep the state: user space reads it at stop and closes the socket. */
+		__sync_fetch_and_or(&st->flags, SC_SOCK_CLOSED);
+		return;
+	}
+	fill_hdr(&e->h, SC_EV_CLOSE, 255, 0, st->sock_id, 0);
+	e->sent = st->off[0];
+	e->recv = st->off[1];
+	bpf_ringbuf_submit(e, 0);
+	bpf_map_delete_elem(&socks, &key);
+}
+
+__noinline int sc_on_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sc_args *ap = bpf_map_lookup_elem(&active, &id);
+	struct sc_sock_state *st;
+	struct sc_args a;
+	__u64 off;
+
+	if (!ap)
+		return 0;
+	a = *ap;
+	bpf_map_delete_elem(&active, &id);
+
+	switch (a.kind) {
+	case K_CONNECT:
+		if (ret == 0 || ret == -SC_EINPROGRESS) {
+			note_process();
+			sock_state((struct sock *)a.sk, a.inode, SC_BPF_HOW_CONNECT, a.fd);
+		}
+		return 0;
+	case K_ACCEPT: {
+		__u64 inode = 0;
+		struct sock *nsk;
+
+		if (ret < 0)
+			return 0;
+		nsk = fd_sock((int)ret, &inode);
+		if (nsk) {
+			note_process();
+			sock_state(nsk, inode, SC_BPF_HOW_ACCEPT, (int)ret);
+		}
+		return 0;
+	}
+	case K_CLOSE:
+		if (ret == 0)
+			on_close(&a);
+		return 0;
+	}
+	if (ret <= 0)
+		return 0;
+	st = sock_state((struct sock *)a.sk, a.inode, SC_BPF_HOW_EXISTING, a.fd);
+	if (!st || (st->flags & SC_SOCK_IGNORED))
+		return 0;
+	note_process();
+	count(SC_CNT_SYSCALLS, 1);
+	if (a.kind == K_MMSG) {
+		struct mmsg_ctx m = { st, a.ptr, (__u32)ret, a.dir, a.sys };
+
+		/* ret counts messages; each message's length is in its header. */
+		bpf_loop(1024, mmsg_step, &m, 0);
+		return 0;
+	}
+	off = __sync_fetch_and_add(&st->off[a.dir & 1], (__u64)ret);
+	switch (a.kind) {
+	case K_BUF:
+		emit_payload(st, a.dir, a.sys, off, ret, ret, a.ptr, 0, 0);
+		break;
+	case K_IOV:
+		emit_payload(st, a.dir, a.sys, off, ret, ret, 0, a.ptr, (__u32)a.cnt);
+		break;
+	case K_MSG: {
+		struct user_msghdr mh;
+
+		if (bpf_probe_read_user(&mh, sizeof(mh), (const void *)a.ptr)) {
+			count(SC_CNT_READ_FAULT_BYTES, ret);
+			emit_loss(st->sock_id, a.dir, a.sys, off, ret, SC_BPF_LOSS_READ_FAULT);
+			break;
+		}
+		emit_payload(st, a.dir, a.sys, off, ret, ret, 0, (__u64)mh.msg_iov, (__u32)mh.msg_iovlen);
+		break;
+	}
+	case K_NOUSER:
+		emit_loss(st->sock_id, a.dir, a.sys, off, ret, SC_BPF_LOSS_NOT_USER_MEMORY);
+		break;
+	}
+	return 0;
+}
+
+/* ---- attach mode 1: raw_syscalls, one program pair for every syscall -------------- */
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sc_raw_enter, struct pt_regs *regs, long nr)
+{
+	__u32 sys = sys_of_nr(nr);
+
+	if (!sys)
+		return 0;
+	return sc_on_enter(sys, PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
+			PT_REGS_PARM3_CORE_SYSCALL(regs), PT_REGS_PARM4_CORE_SYSCALL(regs));
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sc_raw_exit, struct pt_regs *regs, long ret)
+{
+	if (!sys_of_nr(SC_REGS_NR(regs)))
+		return 0;
+	return sc_on_exit(ret);
+}
+
+/* ---- attach mode 2: per-syscall tracepoints ---------------------------------------- */
+
+#define SC_TP(name, SYS)                                                                   \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                       \
+	int sc_tp_enter_##name(struct trace_event_raw_sys_enter *ctx)                     \
+	{                                                                                  \
+		return sc_on_enter(SYS, ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3]); \
+	}                                                                                  \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                        \
+	int sc_tp_exit_##name(struct trace_event_raw_sys_exit *ctx)                       \
+	{                                                                                  \
+		return sc_on_exit(ctx->ret);                                                  \
+	}
+
+SC_TP(read, SC_BPF_SYS_READ)
+SC_TP(write, SC_BPF_SYS_WRITE)
+SC_TP(readv, SC_BPF_SYS_READV)
+SC_TP(writev, SC_BPF_SYS_WRITEV)
+SC_TP(sendto, SC_BPF_SYS_SENDTO)
+SC_TP(recvfrom, SC_BPF_SYS_RECVFROM)
+SC_TP(sendmsg, SC_BPF_SYS_SENDMSG)
+SC_TP(recvmsg, SC_BPF_SYS_RECVMSG)
+SC_TP(sendmmsg, SC_BPF_SYS_SENDMMSG)
+SC_TP(recvmmsg, SC_BPF_SYS_RECVMMSG)
+SC_TP(sendfile64, SC_BPF_SYS_SENDFILE)
+SC_TP(splice, SC_BPF_SYS_SPLICE)
+SC_TP(connect, SC_BPF_SYS_CONNECT)
+SC_TP(accept, SC_BPF_SYS_ACCEPT)
+SC_TP(accept4, SC_BPF_SYS_ACCEPT4)
+SC_TP(close, SC_BPF_SYS_CLOSE)
