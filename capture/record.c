@@ -408,6 +408,28 @@ static int final_states(struct run *r)
 	return 0;
 }
 
+int sc_record_check(enum sc_attach_mode mode, struct sc_diag *diag)
+{
+	struct sc_record_opts o = { .path = "-", .attach = mode };
+	struct logbuf lb = { .opts = &o };
+	struct run r = { .o = &o };
+	bool raw = mode != SC_ATTACH_TRACEPOINTS;
+	int rc = sc_record_preflight(diag);
+
+	if (rc < 0)
+		return rc;
+	active_log = &lb;
+	libbpf_set_print(libbpf_print);
+	rc = raw ? 0 : ensure_tracefs(diag);
+	if (!rc)
+		rc = load_and_attach(&r, raw, &lb, diag);
+	sockcap_bpf__destroy(r.skel);
+	libbpf_set_print(NULL);
+	active_log = NULL;
+	logbuf_free(&lb);
+	return rc;
+}
+
 int sc_record_run(const struct sc_record_opts *o, struct sc_record_summary *sum, struct sc_diag *diag)
 {
 	struct logbuf lb = { .opts = o };

@@ -75,4 +75,8 @@ int sc_record_run(const struct sc_record_opts *opts, struct sc_record_summary *s
  * (not root, no BTF).  Cheap; loads nothing. */
 int sc_record_preflight(struct sc_diag *diag);
 
+/* Preflight, then load and attach the programs of `mode` and detach them
+ * again: 0 when recording would work here. */
+int sc_record_check(enum sc_attach_mode mode, struct sc_diag *diag);
+
 #endif

@@ -13,11 +13,15 @@
 struct dump_opts {
 	bool hex, hex_ascii, date, mono;
 	uint64_t snap; /* payload bytes shown escaped on the line */
+	bool stream;   /* --stream: raw bytes of one stream instead of lines */
+	uint64_t stream_id;
+	unsigned stream_dir;
 };
 
 static void usage(FILE *out)
 {
-	fputs("Usage: sockcap dump [-x|-X] [-s N] [--date] [--mono] FILE\n\n"
+	fputs("Usage: sockcap dump [-x|-X] [-s N] [--date] [--mono] FILE\n"
+	      "       sockcap dump --stream ID:out|in FILE.skc > bytes\n\n"
 	      "Print every record of an .skc capture, or every TCP segment of a pcap or pcapng\n"
 	      "file, one line each: time, pid/comm, socket, direction, syscall, stream offset,\n"
 	      "length and the first payload bytes, printable-escaped.  FILE may be '-' (stdin).\n"
@@ -29,6 +33,10 @@ static void usage(FILE *out)
 	      "  -s, --snap N show at most N payload bytes on the line (default 64, 0: none)\n"
 	      "  -d, --date   print the date as well as the time\n"
 	      "  -m, --mono   .skc: print raw CLOCK_MONOTONIC seconds instead of wall time\n"
+	      "  -S, --stream ID:out|in\n"
+	      "               .skc: write the raw bytes of one stream (socket ID from 'info',\n"
+	      "               'out' = sent, 'in' = received) to standard output in stream order,\n"
+	      "               like Wireshark's Follow TCP Stream; gaps are reported on stderr\n"
 	      "  -h, --help   show this help\n", out);
 	sc_cli_exit_codes_help(out);
 }
@@ -259,6 +267,126 @@ static int dump_skc(const char *path, const struct dump_opts *o)
 	return status;
 }
 
+/* ---- --stream: one direction of one socket, in stream order ----------------------- */
+
+struct piece {
+	uint64_t off;
+	uint32_t len;
+	uint8_t *bytes; /* NULL: a LOSS */
+	uint8_t reason;
+};
+
+static int cmp_piece(const void *a, const void *b)
+{
+	const struct piece *x = a, *y = b;
+
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return (x->bytes == NULL) - (y->bytes == NULL); /* data before a loss at the same offset */
+}
+
+static int dump_stream(const char *path, const struct dump_opts *o)
+{
+	struct sc_diag diag = { 0 };
+	struct sc_skc_reader *r;
+	struct sc_skc_rec rec;
+	struct piece *pc = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t pos = 0, gaps = 0;
+	bool seen = false;
+	int rc, err, status = SC_EXIT_OK;
+
+	r = sc_skc_reader_open(path, &err, &diag);
+	if (!r) {
+		sc_cli_err("dump", "%s: %s", path, diag.msg);
+		return SC_EXIT_FATAL;
+	}
+	while ((rc = sc_skc_reader_next(r, &rec)) > 0) {
+		struct piece p = { 0 };
+
+		if (rec.type == SC_SKC_SOCK_OPEN && rec.u.open.sock_id == o->stream_id) {
+			seen = true;
+			if (!pos)
+				pos = o->stream_dir ? rec.u.open.base_recv : rec.u.open.base_sent;
+			continue;
+		}
+		if (rec.type == SC_SKC_DATA && rec.u.data.sock_id == o->stream_id && rec.u.data.dir == o->stream_dir) {
+			p.off = rec.u.data.offset;
+			p.len = rec.u.data.cap_len;
+			p.bytes = malloc(p.len ? p.len : 1);
+			if (!p.bytes) {
+				rc = -ENOMEM;
+				break;
+			}
+			memcpy(p.bytes, rec.u.data.payload, p.len);
+		} else if (rec.type == SC_SKC_LOSS && rec.u.loss.sock_id == o->stream_id &&
+			   rec.u.loss.dir == o->stream_dir && rec.u.loss.len) {
+			p.off = rec.u.loss.offset;
+			p.len = rec.u.loss.len > UINT32_MAX ? UINT32_MAX : (uint32_t)rec.u.loss.len;
+			p.reason = rec.u.loss.reason;
+		} else {
+			continue;
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			struct piece *np = realloc(pc, ncap * sizeof(*pc));
+
+			if (!np) {
+				free(p.bytes);
+				rc = -ENOMEM;
+				break;
+			}
+			pc = np;
+			cap = ncap;
+		}
+		pc[n++] = p;
+	}
+	if (rc < 0) {
+		sc_cli_err("dump", "%s: %s", path, sc_strerror(rc));
+		status = SC_EXIT_FATAL;
+		goto out;
+	}
+	if (!seen && n == 0) {
+		sc_cli_err("dump", "%s: no socket %" PRIu64 " in this capture", path, o->stream_id);
+		status = SC_EXIT_FATAL;
+		goto out;
+	}
+	qsort(pc, n, sizeof(*pc), cmp_piece);
+	for (size_t i = 0; i < n; i++) {
+		struct piece *p = &pc[i];
+		uint64_t end = p->off + p->len;
+
+		if (end <= pos)
+			continue; /* already written (an overlap) */
+		if (p->off > pos) {
+			fprintf(stderr, "%s: sock %" PRIu64 " %s: %" PRIu64 " bytes missing at offset %" PRIu64
+				" (not in the capture)\n", path, o->stream_id, sc_dir_name(o->stream_dir), p->off - pos, pos);
+			gaps++;
+			pos = p->off;
+		}
+		if (!p->bytes) {
+			fprintf(stderr, "%s: sock %" PRIu64 " %s: %" PRIu64 " bytes lost at offset %" PRIu64 " (%s)\n", path,
+				o->stream_id, sc_dir_name(o->stream_dir), end - pos, pos, sc_loss_reason_name(p->reason));
+			gaps++;
+		} else {
+			fwrite(p->bytes + (pos - p->off), 1, (size_t)(end - pos), stdout);
+		}
+		pos = end;
+	}
+	if (fflush(stdout) != 0) {
+		sc_cli_err("dump", "writing standard output: %s", strerror(errno));
+		status = SC_EXIT_FATAL;
+	} else if (gaps || sc_skc_reader_stats(r)->damaged_blocks) {
+		status = SC_EXIT_LOSS;
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(pc[i].bytes);
+	free(pc);
+	sc_skc_reader_close(r);
+	return status;
+}
+
 /* ---- pcap ------------------------------------------------------------------------------- */
 
 static void tcp_flags(char *buf, uint8_t f)
@@ -324,6 +452,7 @@ int sc_cmd_dump(int argc, char **argv)
 		{ "snap", required_argument, NULL, 's' },
 		{ "date", no_argument, NULL, 'd' },
 		{ "mono", no_argument, NULL, 'm' },
+		{ "stream", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -331,7 +460,7 @@ int sc_cmd_dump(int argc, char **argv)
 	int c, kind;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "xXs:dmh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "xXs:dmS:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'x': o.hex = true; break;
 		case 'X': o.hex_ascii = true; break;
@@ -343,6 +472,22 @@ int sc_cmd_dump(int argc, char **argv)
 			break;
 		case 'd': o.date = true; break;
 		case 'm': o.mono = true; break;
+		case 'S': {
+			char *colon = strchr(optarg, ':');
+
+			if (!colon || (strcmp(colon + 1, "out") != 0 && strcmp(colon + 1, "in") != 0)) {
+				sc_cli_err("dump", "--stream takes ID:out or ID:in");
+				return SC_EXIT_FATAL;
+			}
+			*colon = '\0';
+			if (sc_cli_parse_size(optarg, &o.stream_id) < 0) {
+				sc_cli_err("dump", "bad socket id '%s'", optarg);
+				return SC_EXIT_FATAL;
+			}
+			o.stream = true;
+			o.stream_dir = strcmp(colon + 1, "in") == 0 ? SC_DIR_INGRESS : SC_DIR_EGRESS;
+			break;
+		}
 		case 'h': usage(stdout); return SC_EXIT_OK;
 		default: usage(stderr); return SC_EXIT_FATAL;
 		}
@@ -358,7 +503,11 @@ int sc_cmd_dump(int argc, char **argv)
 		return SC_EXIT_FATAL;
 	}
 	if (kind == SC_FILE_SKC)
-		return dump_skc(argv[optind], &o);
+		return o.stream ? dump_stream(argv[optind], &o) : dump_skc(argv[optind], &o);
+	if (o.stream) {
+		sc_cli_err("dump", "--stream reads .skc captures; for pcaps use 'sockcap analyze'");
+		return SC_EXIT_FATAL;
+	}
 	if (kind == SC_FILE_PCAP || kind == SC_FILE_PCAPNG)
 		return dump_pcap(argv[optind], &o);
 	sc_cli_err("dump", "%s: not a capture file (neither .skc, pcap nor pcapng)", argv[optind]);

@@ -44,6 +44,7 @@ static void usage(FILE *out)
 	      "      --attach MODE    raw (raw_syscalls tracepoints, default) or tracepoints\n"
 	      "      --zstd-level N   compression level (default 3)\n"
 	      "  -q, --quiet          no progress or summary on stderr\n"
+	      "      --check          load and attach the BPF programs, then exit: 0 if recording works here\n"
 	      "  -h, --help           show this help\n", out);
 	sc_cli_exit_codes_help(out);
 }
@@ -91,7 +92,7 @@ static int parse_u64(const char *what, const char *s, uint64_t *out)
 
 int sc_cmd_record(int argc, char **argv)
 {
-	enum { OPT_PORT = 256, OPT_COUNT, OPT_ATTACH, OPT_ZSTD };
+	enum { OPT_PORT = 256, OPT_COUNT, OPT_ATTACH, OPT_ZSTD, OPT_CHECK };
 	static const struct option longopts[] = {
 		{ "write", required_argument, NULL, 'w' },
 		{ "force", no_argument, NULL, 'f' },
@@ -105,13 +106,14 @@ int sc_cmd_record(int argc, char **argv)
 		{ "attach", required_argument, NULL, OPT_ATTACH },
 		{ "zstd-level", required_argument, NULL, OPT_ZSTD },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sc_record_opts o = { 0 };
 	struct sc_record_summary sum;
 	struct sc_diag diag = { 0 };
-	bool quiet = false;
+	bool quiet = false, check = false;
 	uint64_t v;
 	int c, rc;
 
@@ -196,9 +198,20 @@ int sc_cmd_record(int argc, char **argv)
 			o.zstd_level = (int)v;
 			break;
 		case 'q': quiet = true; break;
+		case OPT_CHECK: check = true; break;
 		case 'h': usage(stdout); return SC_EXIT_OK;
 		default: usage(stderr); return SC_EXIT_FATAL;
 		}
+	}
+	if (check) {
+		rc = sc_record_check(o.attach, &diag);
+		if (rc < 0) {
+			sc_cli_err("record", "%s", diag.msg);
+			return SC_EXIT_FATAL;
+		}
+		if (!quiet)
+			fprintf(stderr, "sockcap record: the BPF programs load and attach here\n");
+		return SC_EXIT_OK;
 	}
 	if (!o.path || optind < argc) {
 		sc_cli_err("record", o.path ? "unexpected argument '%s'" : "-w FILE is required%s",

@@ -105,3 +105,97 @@ finish() {
 	echo "$TEST_NAME: passed"
 	exit 0
 }
+
+# ---- recorder and servers ----------------------------------------------------------
+
+# need_bpf: root and a kernel where the recorder's programs load.
+need_bpf() {
+	need_root
+	"$SOCKCAP" record --check -q 2>"$WORK/bpf-check.err" ||
+		skip "the BPF programs do not load here: $(cat "$WORK/bpf-check.err")"
+}
+
+# start_recorder FILE ARGS...: record in the background until stop_recorder;
+# returns once the programs are attached.
+REC_N=0
+start_recorder() {
+	local file=$1 i=0
+	shift
+	REC_N=$((REC_N + 1))
+	REC_LOG="$WORK/record-$REC_N.log"
+	: >"$REC_LOG"
+	"$SOCKCAP" record -w "$file" "$@" 2>"$REC_LOG" &
+	REC_PID=$!
+	PIDS="$PIDS $REC_PID"
+	while ! grep -q "recording to" "$REC_LOG" 2>/dev/null; do
+		if ! kill -0 "$REC_PID" 2>/dev/null || [ $i -ge 300 ]; then
+			cat "$REC_LOG"
+			fail "the recorder did not start"
+			return 1
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# stop_recorder: SIGINT (like Ctrl-C), wait; REC_STATUS is its exit status.
+stop_recorder() {
+	local i=0
+	kill -INT "$REC_PID" 2>/dev/null
+	while kill -0 "$REC_PID" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	wait "$REC_PID"
+	REC_STATUS=$?
+	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$REC_PID" | tr '\n' ' ')
+}
+
+# start_pyhttp PORT DIR: python3's http.server on 127.0.0.1.
+start_pyhttp() {
+	start /usr/bin/python3 -m http.server --bind 127.0.0.1 "$1" --directory "$2" >"$WORK/pyhttp-$1.log" 2>&1
+	PY_PID=$LAST_PID
+	wait_port "$1" || fail "python3 http.server did not start on $1"
+}
+
+# start_nginx DIR H1_PORT H2_PORT SENDFILE(on|off): nginx with its own config
+# in DIR (docroot DIR/www), HTTP/1.1 on H1_PORT and h2c on H2_PORT.
+start_nginx() {
+	local dir=$1 h1=$2 h2=$3 sf=${4:-off}
+	mkdir -p "$dir/www" "$dir/logs" "$dir/tmp"
+	cat >"$dir/nginx.conf" <<CONF
+user root;
+worker_processes 1;
+error_log $dir/logs/error.log warn;
+pid $dir/nginx.pid;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	sendfile $sf;
+	tcp_nopush off;
+	keepalive_requests 100000;
+	client_body_temp_path $dir/tmp/body;
+	proxy_temp_path $dir/tmp/proxy;
+	fastcgi_temp_path $dir/tmp/fastcgi;
+	uwsgi_temp_path $dir/tmp/uwsgi;
+	scgi_temp_path $dir/tmp/scgi;
+	types { text/html html; text/plain txt; application/octet-stream bin; }
+	default_type application/octet-stream;
+	server { listen 127.0.0.1:$h1; root $dir/www; }
+	server { listen 127.0.0.1:$h2 http2; root $dir/www; }
+}
+CONF
+	start nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;'
+	NGINX_PID=$LAST_PID
+	wait_port "$h1" && wait_port "$h2" || { cat "$dir/logs/error.log"; fail "nginx did not start"; }
+}
+
+# info_json FILE PYTHON-EXPR: evaluate an expression over `sockcap info --json`
+# (bound to `j`; helpers: socks(comm=..., how=...) filters j["sockets"]).
+info_json() {
+	"$SOCKCAP" info --json "$1" >"$WORK/info.json" 2>"$WORK/info.err"
+	/usr/bin/python3 - "$WORK/info.json" "$2" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+def socks(**kw):
+    return [s for s in j["sockets"] if all(s.get(k) == v for k, v in kw.items())]
+print(eval(sys.argv[2]))
+PY
+}
