@@ -21,7 +21,11 @@ ACK, a 185-byte response header, ACK, an 84-byte body, ACK, FIN, FIN, ACK.
 
 How this script was run (from the top of the source tree):
 
-    /usr/bin/python3 scripts/make-test-pcaps.py /tmp/pcapcap/lo.pcap tests/pcaps
+    /usr/bin/python3 scripts/make-test-pcaps.py /tmp/pcapcap/lo.pcap tests/pcaps tests/fuzz/corpus/pcap
+
+The optional third argument also writes the seed corpus of tests/fuzz/fuzz_pcap.c:
+a copy of every file above, and single frames (frame-*.bin) prefixed with the
+fuzz target's link-type selector byte, some of them edited into edge cases.
 
 Outputs (all classic pcap, little-endian, microsecond timestamps, unless said):
 
@@ -147,9 +151,55 @@ def ipv4_to_ipv6(ip):
     return hdr + bytes(tcp)
 
 
+# Link-type selector bytes of tests/fuzz/fuzz_pcap.c (index into its dlts[]).
+FUZZ_SEL = {"en10mb": 0, "linux_sll": 1, "linux_sll2": 2, "raw": 3, "linktype_raw": 4,
+            "ipv4": 5, "ipv6": 6, "null": 7, "loop": 8}
+
+
+def write_fuzz_seeds(pcapdir, corpus):
+    os.makedirs(corpus, exist_ok=True)
+    for name in sorted(os.listdir(pcapdir)):
+        shutil.copyfile(os.path.join(pcapdir, name), os.path.join(corpus, name))
+
+    def frames(name):
+        return [r[2] for r in read_pcap(os.path.join(pcapdir, name))[2]]
+
+    def seed(name, sel, data):
+        write(os.path.join(corpus, f"frame-{name}.bin"), bytes([FUZZ_SEL[sel]]) + data)
+
+    for name, sel, src in [("en10mb", "en10mb", "lo-en10mb.pcap"), ("en10mb-qinq", "en10mb", "vlan-qinq.pcap"),
+                           ("linux_sll", "linux_sll", "sll.pcap"), ("linux_sll2", "linux_sll2", "sll2.pcap"),
+                           ("raw", "raw", "raw.pcap"), ("raw-ipv6", "raw", "ipv6-raw.pcap"),
+                           ("linktype_raw", "linktype_raw", "raw.pcap"), ("ipv4", "ipv4", "raw.pcap"),
+                           ("ipv6", "ipv6", "ipv6-raw.pcap"), ("null", "null", "null.pcap"),
+                           ("loop", "loop", "loop.pcap")]:
+        fr = frames(src)
+        seed(f"{name}-syn", sel, fr[0])
+        seed(f"{name}-request", sel, fr[3])
+
+    eth = frames("lo-en10mb.pcap")[3]
+    arp = b"\0" * 12 + b"\x08\x06" + bytes.fromhex("0001080006040001") + bytes(38)
+    seed("en10mb-arp", "en10mb", arp)
+    frag = bytearray(eth)
+    frag[14 + 6] = 0x20  # IPv4 MF
+    seed("en10mb-ipv4-fragment", "en10mb", bytes(frag))
+    udp = bytearray(eth)
+    udp[14 + 9] = 17
+    seed("en10mb-udp", "en10mb", bytes(udp))
+    tags = b"".join(b"\x81\x00" + struct.pack("!H", i) for i in range(9))
+    seed("en10mb-nine-vlan-tags", "en10mb", eth[:12] + tags + eth[12:])
+    v6 = frames("ipv6-raw.pcap")[3]
+    hbh = bytes([44, 0, 1, 4, 0, 0, 0, 0])  # hop-by-hop, PadN, then a fragment header
+    fh = bytes([6, 0, 0, 1, 0, 0, 0, 1])
+    hdr = bytearray(v6[:40])
+    hdr[4:6] = struct.pack("!H", struct.unpack("!H", v6[4:6])[0] + 16)
+    hdr[6] = 0
+    seed("raw-ipv6-hbh-fragment", "raw", bytes(hdr) + hbh + fh + v6[40:])
+
+
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: make-test-pcaps.py ETHERNET.pcap OUTDIR")
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: make-test-pcaps.py ETHERNET.pcap OUTDIR [FUZZ_CORPUS_DIR]")
     src, outdir = sys.argv[1], sys.argv[2]
     linktype, snaplen, recs = read_pcap(src)
     if linktype != LINKTYPE_ETHERNET:
@@ -196,6 +246,9 @@ def main():
     for n in (64, 100):
         short = [(sec, usec, data[:n], orig) for sec, usec, data, orig in recs]
         write(os.path.join(outdir, f"snaplen-{n}.pcap"), pcap_bytes(linktype, n, short))
+
+    if len(sys.argv) == 4:
+        write_fuzz_seeds(outdir, sys.argv[3])
 
 
 if __name__ == "__main__":
