@@ -10,7 +10,15 @@ state machine that decodes 4 bits per step, in the manner of nghttp2: the
 states are the 256 internal nodes of the tree (0 is the root), and for each
 state and each 4-bit input the table gives the node reached after those 4
 bits, the symbol completed on the way (at most one: no code is shorter than 5
-bits) and flags:
+bits) and flags, packed in one 32-bit word:
+
+  bits 0-3   flags (below)
+  bits 4-11  the next state; masked with 0xff0 it is the index of that
+             state's row (state * 16), so the decoder's critical path is one
+             load, one AND and one OR per 4 bits
+  bits 16-23 the symbol
+
+The flags:
 
   SYM      a symbol was completed (its value is in `sym`);
   ACCEPT   the node reached is the root or lies on the all-ones path at depth
@@ -415,14 +423,12 @@ def main():
         w("\t" + " ".join("%d," % n for _, n in codes[i:i + 16]))
     w("};")
     w("")
-    w("/* [state][next 4 bits, MSB first] -> { next state, SC_HPACK_HUFF_* flags, symbol } */")
-    w("const struct sc_hpack_huff_step sc_hpack_huff_fsm[256][16] = {")
+    w("/* [state * 16 + next 4 bits, MSB first] -> sym << 16 | next state << 4 | SC_HPACK_HUFF_* flags */")
+    w("const uint32_t sc_hpack_huff_fsm[256 * 16] = {")
     for state, row in enumerate(fsm):
         w("\t/* %d */" % state)
-        w("\t{")
-        for i in range(0, 16, 4):
-            w("\t\t" + " ".join("{ %d, %d, %d }," % e for e in row[i:i + 4]))
-        w("\t},")
+        for i in range(0, 16, 8):
+            w("\t" + " ".join("0x%06x," % (sym << 16 | node << 4 | flags) for node, flags, sym in row[i:i + 8]))
     w("};")
     sys.stdout.write("\n".join(out) + "\n")
 
