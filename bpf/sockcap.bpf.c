@@ -63,12 +63,22 @@ struct sc_args {
 	__u8 last_ref;
 };
 
+/* Per-task state: the syscall in progress and whether this task's process
+ * was announced.  Task storage is reached from the task itself, without the
+ * hashing of a map keyed by pid, and goes away with the task. */
+struct sc_task {
+	struct sc_args a;
+	__u8 in_syscall; /* `a` holds the arguments of the current syscall */
+	__u8 announced;  /* a PROC event for this task's process reached user space */
+	__u8 pad[6];
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct sc_args);
-} active SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sc_task);
+} tasks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -167,15 +177,21 @@ static __always_inline void read_comm_ppid(char *comm, __u32 *ppid)
 	*ppid = BPF_CORE_READ(t, real_parent, tgid);
 }
 
-/* Tell user space the name of a process the first time it moves bytes. */
-static __always_inline void note_process(void)
+/* Tell user space the name of a process the first time it moves bytes.  The
+ * task's own flag answers most calls without a map lookup. */
+static __always_inline void note_process(struct sc_task *tk)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct sc_ev_proc *e;
 	__u8 one = 1;
 
-	if (bpf_map_lookup_elem(&procs, &tgid))
+	if (tk && tk->announced)
 		return;
+	if (bpf_map_lookup_elem(&procs, &tgid)) {
+		if (tk)
+			tk->announced = 1;
+		return;
+	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(SC_CNT_RB_DROP_EVENTS, 1);
@@ -186,6 +202,8 @@ static __always_inline void note_process(void)
 	read_comm_ppid(e->comm, &e->ppid);
 	bpf_ringbuf_submit(e, 0);
 	bpf_map_update_elem(&procs, &tgid, &one, BPF_ANY);
+	if (tk)
+		tk->announced = 1;
 }
 
 static __always_inline void emit_loss(__u64 sock_id, __u8 dir, __u8 sys, __u64 off, __u64 len, __u32 reason)
@@ -500,6 +518,7 @@ __noinline int sc_on_enter(__u32 sys, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct sc_args a = {};
+	struct sc_task *tk;
 	struct sock *sk;
 	__u64 inode = 0;
 	int fd = (int)a0;
@@ -590,8 +609,13 @@ __noinline int sc_on_enter(__u32 sys, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 	a.sk = (__u64)sk;
 	a.inode = inode;
 	a.fd = fd;
-	if (bpf_map_update_elem(&active, &id, &a, BPF_ANY))
+	tk = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!tk) {
 		count(SC_CNT_ARGS_FULL, 1);
+		return 0;
+	}
+	tk->a = a;
+	tk->in_syscall = 1;
 	return 0;
 }
 
@@ -624,21 +648,20 @@ static __always_inline void on_close(struct sc_args *a)
 
 __noinline int sc_on_exit(long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct sc_args *ap = bpf_map_lookup_elem(&active, &id);
+	struct sc_task *tk = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0, 0);
 	struct sc_sock_state *st;
 	struct sc_args a;
 	__u64 off;
 
-	if (!ap)
+	if (!tk || !tk->in_syscall)
 		return 0;
-	a = *ap;
-	bpf_map_delete_elem(&active, &id);
+	a = tk->a;
+	tk->in_syscall = 0;
 
 	switch (a.kind) {
 	case K_CONNECT:
 		if (ret == 0 || ret == -SC_EINPROGRESS) {
-			note_process();
+			note_process(tk);
 			sock_state((struct sock *)a.sk, a.inode, SC_BPF_HOW_CONNECT, a.fd);
 		}
 		return 0;
@@ -650,7 +673,7 @@ __noinline int sc_on_exit(long ret)
 			return 0;
 		nsk = fd_sock((int)ret, &inode);
 		if (nsk) {
-			note_process();
+			note_process(tk);
 			sock_state(nsk, inode, SC_BPF_HOW_ACCEPT, (int)ret);
 		}
 		return 0;
@@ -665,8 +688,7 @@ __noinline int sc_on_exit(long ret)
 	st = sock_state((struct sock *)a.sk, a.inode, SC_BPF_HOW_EXISTING, a.fd);
 	if (!st || (st->flags & SC_SOCK_IGNORED))
 		return 0;
-	note_process();
-	count(SC_CNT_SYSCALLS, 1);
+	note_process(tk);
 	if (a.kind == K_MMSG) {
 		struct mmsg_ctx m = { st, a.ptr, (__u32)ret, a.dir, a.sys };
 
@@ -723,31 +745,36 @@ int BPF_PROG(sc_raw_exit, struct pt_regs *regs, long ret)
 
 /* ---- attach mode 2: per-syscall tracepoints ---------------------------------------- */
 
-#define SC_TP(name, SYS)                                                                   \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                       \
-	int sc_tp_enter_##name(struct trace_event_raw_sys_enter *ctx)                     \
-	{                                                                                  \
-		return sc_on_enter(SYS, ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3]); \
-	}                                                                                  \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                        \
-	int sc_tp_exit_##name(struct trace_event_raw_sys_exit *ctx)                       \
-	{                                                                                  \
-		return sc_on_exit(ctx->ret);                                                  \
+/* Each syscall's tracepoint context only has that syscall's arguments, and the
+ * kernel refuses to attach a program that reads past them (EACCES from
+ * perf_event_set_bpf_prog: max_ctx_offset): read only the first NARGS. */
+#define SC_ARG(ctx, i, nargs) ((i) < (nargs) ? (ctx)->args[(i) < (nargs) ? (i) : 0] : 0)
+#define SC_TP(name, SYS, NARGS)                                                                \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                           \
+	int sc_tp_enter_##name(struct trace_event_raw_sys_enter *ctx)                         \
+	{                                                                                      \
+		return sc_on_enter(SYS, SC_ARG(ctx, 0, NARGS), SC_ARG(ctx, 1, NARGS),             \
+				   SC_ARG(ctx, 2, NARGS), SC_ARG(ctx, 3, NARGS));                  \
+	}                                                                                      \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                            \
+	int sc_tp_exit_##name(struct trace_event_raw_sys_exit *ctx)                           \
+	{                                                                                      \
+		return sc_on_exit(ctx->ret);                                                   \
 	}
 
-SC_TP(read, SC_BPF_SYS_READ)
-SC_TP(write, SC_BPF_SYS_WRITE)
-SC_TP(readv, SC_BPF_SYS_READV)
-SC_TP(writev, SC_BPF_SYS_WRITEV)
-SC_TP(sendto, SC_BPF_SYS_SENDTO)
-SC_TP(recvfrom, SC_BPF_SYS_RECVFROM)
-SC_TP(sendmsg, SC_BPF_SYS_SENDMSG)
-SC_TP(recvmsg, SC_BPF_SYS_RECVMSG)
-SC_TP(sendmmsg, SC_BPF_SYS_SENDMMSG)
-SC_TP(recvmmsg, SC_BPF_SYS_RECVMMSG)
-SC_TP(sendfile64, SC_BPF_SYS_SENDFILE)
-SC_TP(splice, SC_BPF_SYS_SPLICE)
-SC_TP(connect, SC_BPF_SYS_CONNECT)
-SC_TP(accept, SC_BPF_SYS_ACCEPT)
-SC_TP(accept4, SC_BPF_SYS_ACCEPT4)
-SC_TP(close, SC_BPF_SYS_CLOSE)
+SC_TP(read, SC_BPF_SYS_READ, 3)
+SC_TP(write, SC_BPF_SYS_WRITE, 3)
+SC_TP(readv, SC_BPF_SYS_READV, 3)
+SC_TP(writev, SC_BPF_SYS_WRITEV, 3)
+SC_TP(sendto, SC_BPF_SYS_SENDTO, 4)
+SC_TP(recvfrom, SC_BPF_SYS_RECVFROM, 4)
+SC_TP(sendmsg, SC_BPF_SYS_SENDMSG, 3)
+SC_TP(recvmsg, SC_BPF_SYS_RECVMSG, 3)
+SC_TP(sendmmsg, SC_BPF_SYS_SENDMMSG, 4)
+SC_TP(recvmmsg, SC_BPF_SYS_RECVMMSG, 4)
+SC_TP(sendfile64, SC_BPF_SYS_SENDFILE, 4)
+SC_TP(splice, SC_BPF_SYS_SPLICE, 4)
+SC_TP(connect, SC_BPF_SYS_CONNECT, 3)
+SC_TP(accept, SC_BPF_SYS_ACCEPT, 3)
+SC_TP(accept4, SC_BPF_SYS_ACCEPT4, 4)
+SC_TP(close, SC_BPF_SYS_CLOSE, 1)

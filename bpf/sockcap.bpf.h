@@ -86,22 +86,23 @@ struct file___fcount {
 	atomic_long_t f_count;
 } __attribute__((preserve_access_index));
 
-/* The file behind `fd` in the current task, or NULL. */
+/* The file behind `fd` in the current task, or NULL.  Direct loads through
+ * the task's BTF pointer (BPF_PROBE_MEM) cost a few instructions where a
+ * bpf_probe_read_kernel costs a helper call; only the fd array element, an
+ * index into a pointer array, needs the helper. */
 static __always_inline struct file *fd_file(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct files_struct *files = task->files;
+	struct fdtable *fdt;
 	struct file *f = NULL;
-	unsigned int max;
 
-	if (!fdt || fd < 0)
+	if (!files || fd < 0)
 		return NULL;
-	max = BPF_CORE_READ(fdt, max_fds);
-	if ((unsigned int)fd >= max)
+	fdt = files->fdt;
+	if (!fdt || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]))
 		return NULL;
 	return f;
 }

@@ -42,7 +42,7 @@ static void usage(FILE *out)
 	      "  -B, --buffer-size N  ring buffer size (default 16M; k/m/g suffixes)\n"
 	      "  -C SIZE              start a new file (FILE1, FILE2, ...) when FILE exceeds SIZE\n"
 	      "      --attach MODE    raw (raw_syscalls tracepoints, default) or tracepoints\n"
-	      "      --zstd-level N   compression level (default 3)\n"
+	      "      --zstd-level N   compression level (default 1; negative levels are faster)\n"
 	      "  -q, --quiet          no progress or summary on stderr\n"
 	      "      --check          load and attach the BPF programs, then exit: 0 if recording works here\n"
 	      "  -h, --help           show this help\n", out);
@@ -193,9 +193,16 @@ int sc_cmd_record(int argc, char **argv)
 			}
 			break;
 		case OPT_ZSTD:
-			if (parse_u64("zstd level", optarg, &v) < 0 || v < 1 || v > 19)
+		{
+			char *end;
+			long lvl = strtol(optarg, &end, 10);
+
+			if (*end || lvl < -7 || lvl > 19 || lvl == 0) {
+				sc_cli_err("record", "--zstd-level takes -7..-1 or 1..19");
 				return SC_EXIT_FATAL;
-			o.zstd_level = (int)v;
+			}
+			o.zstd_level = (int)lvl;
+		}
 			break;
 		case 'q': quiet = true; break;
 		case OPT_CHECK: check = true; break;

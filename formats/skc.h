@@ -138,6 +138,10 @@ struct sc_skc_writer_opts {
 	bool overwrite;    /* replace an existing file instead of failing with -EEXIST */
 	bool async;        /* compress and write on a background thread */
 	unsigned queue;    /* async: sealed blocks that may wait (default 4) */
+	/* async: when at least half the queue is waiting, compress with this
+	 * (faster, negative) level instead, so that compression falls behind
+	 * less; 0 disables.  The file stays valid either way. */
+	int fast_level;
 };
 
 struct sc_skc_writer;

@@ -28,6 +28,8 @@ struct sc_skc_writer {
 	int fd;
 	bool regular; /* fsync only makes sense on a regular file */
 	int level;
+	int fast_level; /* 0: never switch */
+	unsigned queue;
 	int err;      /* sticky: first error of the producer or the thread */
 
 	struct wblock *cur;
@@ -139,8 +141,13 @@ static void *writer_thread(void *arg)
 		if (!w->q_head)
 			w->q_tail = NULL;
 		int failed = w->err;
+		/* A backlog means compression is the bottleneck: trade ratio
+		 * for speed until it clears. */
+		bool hurry = w->fast_level && w->busy * 2 >= w->queue;
 
 		pthread_mutex_unlock(&w->mu);
+		if (w->fast_level)
+			ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, hurry ? w->fast_level : w->level);
 		long n = failed ? 0 : emit_block(w->fd, w->cctx, w->out, b);
 		pthread_mutex_lock(&w->mu);
 		if (n < 0 && !w->err)
@@ -418,6 +425,8 @@ struct sc_skc_writer *sc_skc_writer_fdopen(int fd, const struct sc_skc_writer_op
 
 		if (q > 64)
 			q = 64;
+		w->queue = q;
+		w->fast_level = opts->fast_level;
 		for (unsigned i = 0; i < q; i++) {
 			struct wblock *b = wblock_new();
 
