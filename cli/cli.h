@@ -24,6 +24,7 @@ struct sc_cli_cmd {
 int sc_cmd_info(int argc, char **argv);
 int sc_cmd_dump(int argc, char **argv);
 int sc_cmd_record(int argc, char **argv);
+int sc_cmd_analyze(int argc, char **argv);
 
 extern const char *sc_cli_progname;
 

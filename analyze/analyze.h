@@ -1,0 +1,54 @@
+/* analyze.h - a capture file in, connections and transactions out to a sink.
+ *
+ * Reads an .skc capture (sockets, ordered by their recorded stream offsets,
+ * with LOSS records and offset holes as gaps) or a pcap/pcapng file (TCP
+ * reassembled per 4-tuple), runs every connection through protocol detection
+ * and the HTTP/1 and HTTP/2 decoders, and reports to `sink`.  Memory is
+ * bounded by the connections open at once, not by the size of the capture.
+ */
+#ifndef SC_ANALYZE_H
+#define SC_ANALYZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "analyze/convo.h"
+#include "analyze/model.h"
+#include "formats/sc_err.h"
+
+struct sc_analyze_opts {
+	uint64_t max_body; /* body bytes kept per message */
+	/* Called now and then with bytes read so far (may be NULL). */
+	void (*progress)(void *ctx, uint64_t done_bytes);
+	void *progress_ctx;
+};
+
+/* What the file said about itself, and what the analysis found. */
+struct sc_analyze_result {
+	const char *format;          /* "skc", "pcap", "pcapng" */
+	char hostname[256], kernel[256], tool[128], options[1024];
+	uint64_t start_ns, end_ns;   /* wall clock */
+	uint64_t file_bytes;
+	const char *status;          /* "complete", "unfinished", "damaged" */
+	char damage[2048];           /* the reader's damage messages, one per line */
+	uint64_t bytes_captured;     /* payload bytes read */
+	uint64_t bytes_lost;         /* bytes the recorder or the snaplen lost */
+	uint64_t connections;
+	struct sc_dec_stats dec;     /* transactions, anomalies, parse errors, gaps */
+	uint64_t skipped_frames;     /* pcap: frames that were not TCP */
+};
+
+/* Analyze `path` (format detected from content) into `sink`.  Returns 0 when
+ * the file was read to its end (damage is reported in `res`, not as an
+ * error), or a negative error: the file cannot be opened or is not a capture
+ * (diag says why), or the sink failed. */
+int sc_analyze_file(const char *path, const struct sc_analyze_opts *o, const struct sc_sink *sink,
+		    struct sc_analyze_result *res, struct sc_diag *diag);
+
+/* Internal, one per input format. */
+int sc_analyze_skc(const char *path, const struct sc_analyze_opts *o, const struct sc_sink *sink,
+		   struct sc_analyze_result *res, struct sc_diag *diag);
+int sc_analyze_pcap(const char *path, const struct sc_analyze_opts *o, const struct sc_sink *sink,
+		    struct sc_analyze_result *res, struct sc_diag *diag);
+
+#endif

@@ -1,0 +1,565 @@
+/* db.c - SQLite sink.  Rows are written with prepared statements inside one
+ * SQLite transaction per capture; ids are assigned here rather than by
+ * SQLite so that a connection's row can be written once, when it ends, while
+ * its transactions (written as they complete) already point at it. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analyze/db.h"
+
+enum stmt_id {
+	ST_CAPTURE_INS,
+	ST_CAPTURE_UPD,
+	ST_PROCESS,
+	ST_CONN,
+	ST_TX,
+	ST_HDR,
+	ST_BODY,
+	ST_ANOM,
+	ST_MAX,
+};
+
+static const char *const stmt_sql[ST_MAX] = {
+	[ST_CAPTURE_INS] = "INSERT INTO captures (id, path, format, hostname, kernel, tool, options, file_bytes, analyzer, "
+			   "analyzed_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_CAPTURE_UPD] = "UPDATE captures SET start_ns = ?2, end_ns = ?3, status = ?4, bytes_captured = ?5, "
+			   "bytes_lost = ?6, damage = ?7, connections = ?8, transactions = ?9, anomalies = ?10, "
+			   "hostname = coalesce(hostname, ?11), kernel = coalesce(kernel, ?12), tool = coalesce(tool, ?13), "
+			   "options = coalesce(options, ?14) WHERE id = ?1",
+	[ST_PROCESS] = "INSERT OR REPLACE INTO processes (capture_id, pid, ppid, comm) VALUES (?1, ?2, ?3, ?4)",
+	[ST_CONN] = "INSERT INTO connections (id, capture_id, source_id, pid, comm, fd, role, family, local_addr, "
+		    "local_port, remote_addr, remote_port, unix_path, protocol, open_ns, close_ns, midstream, "
+		    "client_bytes, server_bytes, client_gaps, server_gaps, client_gap_bytes, server_gap_bytes, "
+		    "transactions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+		    "?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+	[ST_TX] = "INSERT INTO transactions (id, capture_id, connection_id, stream_id, http_version, method, scheme, "
+		  "authority, path, status, reason, interim_status, req_start_ns, req_end_ns, resp_start_ns, resp_end_ns, "
+		  "latency_ns, req_header_bytes, req_body_bytes, resp_header_bytes, resp_body_bytes, content_type, "
+		  "content_encoding, complete, truncated, error, headers_incomplete, rst_code, promised_by, grpc_service, "
+		  "grpc_method, grpc_status, grpc_message, grpc_req_msgs, grpc_resp_msgs, grpc_req_msg_bytes, "
+		  "grpc_resp_msg_bytes, grpc_compressed_msgs, req_offset, resp_offset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+		  "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, "
+		  "?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40)",
+	[ST_HDR] = "INSERT INTO headers (transaction_id, direction, idx, name, value, is_trailer, never_indexed, "
+		   "hpack_unknown) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_BODY] = "INSERT INTO bodies (transaction_id, direction, data, length, truncated) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_ANOM] = "INSERT INTO anomalies (id, capture_id, connection_id, direction, stream_id, kind, stream_offset, "
+		    "length, ts_ns, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+};
+
+struct sc_db {
+	sqlite3 *h;
+	sqlite3_stmt *st[ST_MAX];
+	struct sc_diag *diag; /* of the capture being loaded */
+	uint64_t capture_id;
+	uint64_t next_conn, next_tx, next_anom;
+	uint64_t max_body;
+	bool in_txn;
+};
+
+static int db_err(struct sc_db *db, struct sc_diag *diag, const char *what)
+{
+	return sc_diag_set(diag, -EIO, 0, "sqlite: %s: %s", what, sqlite3_errmsg(db->h));
+}
+
+static int exec(struct sc_db *db, const char *sql, struct sc_diag *diag)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		sc_diag_set(diag, -EIO, 0, "sqlite: %s", msg ? msg : sqlite3_errmsg(db->h));
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int64_t query_int(struct sc_db *db, const char *sql, int64_t dflt)
+{
+	sqlite3_stmt *s;
+	int64_t v = dflt;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &s, NULL) != SQLITE_OK)
+		return dflt;
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* The schema text up to the index marker, or from it. */
+static char *schema_part(bool indexes)
+{
+	const char *mark = strstr(sc_db_schema_sql, "-- @indexes");
+	size_t n;
+	char *s;
+
+	if (!mark)
+		return strdup(indexes ? "" : sc_db_schema_sql);
+	if (indexes)
+		return strdup(mark);
+	n = (size_t)(mark - sc_db_schema_sql);
+	s = malloc(n + 1);
+	if (s) {
+		memcpy(s, sc_db_schema_sql, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+struct sc_db *sc_db_open(const char *path, struct sc_diag *diag)
+{
+	struct sc_db *db = calloc(1, sizeof(*db));
+	char *tables = NULL;
+	int64_t ver;
+
+	if (!db) {
+		sc_diag_set(diag, -ENOMEM, 0, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		sc_diag_set(diag, -EIO, 0, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(db->h, 1);
+	ver = query_int(db, "PRAGMA user_version", -1);
+	if (ver < 0) {
+		sc_diag_set(diag, -EIO, 0, "%s: not an SQLite database (%s)", path, sqlite3_errmsg(db->h));
+		goto fail;
+	}
+	if (ver != 0 && ver != SC_DB_SCHEMA_VERSION) {
+		sc_diag_set(diag, SC_EVERSION, 0, "%s: schema version %" PRId64 ", this sockcap writes version %d",
+			    path, ver, SC_DB_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (ver == 0 && query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'", 0) > 0 &&
+	    query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'captures'", 0) == 0) {
+		sc_diag_set(diag, SC_EFORMAT, 0, "%s: an SQLite database that sockcap did not create", path);
+		goto fail;
+	}
+	tables = schema_part(false);
+	if (!tables || exec(db, tables, diag) < 0)
+		goto fail;
+	free(tables);
+	tables = NULL;
+	if (ver == 0) {
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SC_DB_SCHEMA_VERSION);
+		if (exec(db, sql, diag) < 0)
+			goto fail;
+	}
+	for (int i = 0; i < ST_MAX; i++) {
+		if (sqlite3_prepare_v3(db->h, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &db->st[i], NULL) != SQLITE_OK) {
+			db_err(db, diag, "prepare");
+			goto fail;
+		}
+	}
+	return db;
+fail:
+	free(tables);
+	sc_db_close(db);
+	return NULL;
+}
+
+void sc_db_close(struct sc_db *db)
+{
+	if (!db)
+		return;
+	for (int i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(db->st[i]);
+	if (db->in_txn)
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db->h);
+	free(db);
+}
+
+/* ---- binding helpers: views bound SQLITE_STATIC, since every statement is
+ * stepped and reset before the callback that owns the bytes returns. ------ */
+
+static void bind_text(sqlite3_stmt *s, int i, const char *p, size_t n)
+{
+	if (p)
+		sqlite3_bind_text64(s, i, p, n, SQLITE_STATIC, SQLITE_UTF8);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static void bind_view(sqlite3_stmt *s, int i, struct sc_view v)
+{
+	bind_text(s, i, (const char *)v.p, v.len);
+}
+
+static void bind_str(sqlite3_stmt *s, int i, const char *p)
+{
+	bind_text(s, i, p, p ? strlen(p) : 0);
+}
+
+static void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
+{
+	sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+}
+
+static void bind_u64_or_null(sqlite3_stmt *s, int i, uint64_t v)
+{
+	if (v)
+		bind_u64(s, i, v);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static int step(struct sc_db *db, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE)
+		return db_err(db, db->diag, what);
+	return 0;
+}
+
+/* ---- sink callbacks -------------------------------------------------------------- */
+
+static int on_conn_begin(void *ctx, struct sc_conn *c)
+{
+	struct sc_db *db = ctx;
+
+	c->id = ++db->next_conn;
+	c->capture_id = db->capture_id;
+	return 0;
+}
+
+static int on_conn_end(void *ctx, const struct sc_conn *c)
+{
+	struct sc_db *db = ctx;
+	sqlite3_stmt *s = db->st[ST_CONN];
+	char la[SC_ADDR_STRLEN], ra[SC_ADDR_STRLEN];
+	bool ip = c->family == SC_AF_INET || c->family == SC_AF_INET6;
+
+	bind_u64(s, 1, c->id);
+	bind_u64(s, 2, db->capture_id);
+	bind_u64(s, 3, c->src_id);
+	if (c->pid)
+		bind_u64(s, 4, c->pid);
+	bind_str(s, 5, c->comm[0] ? c->comm : NULL);
+	if (c->fd_plus1)
+		bind_u64(s, 6, c->fd_plus1 - 1);
+	bind_str(s, 7, sc_role_name(c->role));
+	bind_str(s, 8, c->family ? sc_family_name(c->family) : NULL);
+	if (ip) {
+		bind_str(s, 9, sc_addr_fmt(la, sizeof(la), c->family, c->local.addr));
+		bind_u64(s, 10, c->local.port);
+		bind_str(s, 11, sc_addr_fmt(ra, sizeof(ra), c->family, c->remote.addr));
+		bind_u64(s, 12, c->remote.port);
+	}
+	bind_str(s, 13, c->family == SC_AF_UNIX ? c->unix_path : NULL);
+	bind_str(s, 14, sc_proto_name(c->proto));
+	bind_u64_or_null(s, 15, c->open_ns);
+	bind_u64_or_null(s, 16, c->close_ns);
+	sqlite3_bind_int(s, 17, c->midstream);
+	bind_u64(s, 18, c->bytes[SC_FROM_CLIENT]);
+	bind_u64(s, 19, c->bytes[SC_FROM_SERVER]);
+	bind_u64(s, 20, c->gaps[SC_FROM_CLIENT]);
+	bind_u64(s, 21, c->gaps[SC_FROM_SERVER]);
+	bind_u64(s, 22, c->gap_bytes[SC_FROM_CLIENT]);
+	bind_u64(s, 23, c->gap_bytes[SC_FROM_SERVER]);
+	bind_u64(s, 24, c->transactions);
+	return step(db, s, "insert connection");
+}
+
+static int insert_headers(struct sc_db *db, uint64_t txid, const char *dir, const struct sc_hdr_list *l)
+{
+	sqlite3_stmt *s = db->st[ST_HDR];
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct sc_hdr *h = &l->v[i];
+		int rc;
+
+		bind_u64(s, 1, txid);
+		bind_str(s, 2, dir);
+		bind_u64(s, 3, i);
+		if (h->flags & SC_HDR_NAME_UNKNOWN)
+			sqlite3_bind_null(s, 4);
+		else
+			bind_view(s, 4, h->name);
+		if (h->flags & SC_HDR_VALUE_UNKNOWN)
+			sqlite3_bind_null(s, 5);
+		else
+			bind_view(s, 5, h->value);
+		sqlite3_bind_int(s, 6, !!(h->flags & SC_HDR_TRAILER));
+		sqlite3_bind_int(s, 7, !!(h->flags & SC_HDR_NEVER_INDEXED));
+		sqlite3_bind_int(s, 8, !!(h->flags & (SC_HDR_NAME_UNKNOWN | SC_HDR_VALUE_UNKNOWN)));
+		rc = step(db, s, "insert header");
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int insert_body(struct sc_db *db, uint64_t txid, const char *dir, struct sc_view b, uint64_t len, bool cut)
+{
+	sqlite3_stmt *s = db->st[ST_BODY];
+
+	if (len == 0)
+		return 0;
+	bind_u64(s, 1, txid);
+	bind_str(s, 2, dir);
+	if (b.p && db->max_body)
+		sqlite3_bind_blob64(s, 3, b.p, b.len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 3);
+	bind_u64(s, 4, len);
+	sqlite3_bind_int(s, 5, cut || b.len < len);
+	return step(db, s, "insert body");
+}
+
+static int on_tx(void *ctx, const struct sc_tx *t)
+{
+	struct sc_db *db = ctx;
+	sqlite3_stmt *s = db->st[ST_TX];
+	uint64_t id = ++db->next_tx;
+	int rc;
+
+	bind_u64(s, 1, id);
+	bind_u64(s, 2, db->capture_id);
+	bind_u64(s, 3, t->conn_id);
+	if (t->stream_id)
+		bind_u64(s, 4, t->stream_id);
+	bind_str(s, 5, t->version);
+	bind_view(s, 6, t->method);
+	bind_view(s, 7, t->scheme);
+	bind_view(s, 8, t->authority);
+	bind_view(s, 9, t->path);
+	if (t->status)
+		sqlite3_bind_int(s, 10, t->status);
+	bind_view(s, 11, t->reason);
+	if (t->interim_status)
+		sqlite3_bind_int(s, 12, t->interim_status);
+	bind_u64_or_null(s, 13, t->req_start_ns);
+	bind_u64_or_null(s, 14, t->req_end_ns);
+	bind_u64_or_null(s, 15, t->resp_start_ns);
+	bind_u64_or_null(s, 16, t->resp_end_ns);
+	if (t->req_start_ns && t->resp_end_ns && t->resp_end_ns >= t->req_start_ns)
+		bind_u64(s, 17, t->resp_end_ns - t->req_start_ns);
+	if (t->method.p) {
+		bind_u64(s, 18, t->req_header_bytes);
+		bind_u64(s, 19, t->req_body_bytes);
+	}
+	if (t->status) {
+		bind_u64(s, 20, t->resp_header_bytes);
+		bind_u64(s, 21, t->resp_body_bytes);
+	}
+	bind_view(s, 22, t->content_type);
+	bind_view(s, 23, t->content_encoding);
+	sqlite3_bind_int(s, 24, t->complete);
+	sqlite3_bind_int(s, 25, t->truncated);
+	sqlite3_bind_int(s, 26, t->error);
+	sqlite3_bind_int(s, 27, t->headers_incomplete);
+	if (t->rst)
+		bind_u64(s, 28, t->rst_code);
+	if (t->promised_by)
+		bind_u64(s, 29, t->promised_by);
+	if (t->grpc) {
+		/* gRPC paths are /package.Service/Method. */
+		const char *p = (const char *)t->path.p;
+		const char *slash = p && t->path.len > 1 ? memchr(p + 1, '/', t->path.len - 1) : NULL;
+
+		if (slash) {
+			bind_text(s, 30, p + 1, (size_t)(slash - p - 1));
+			bind_text(s, 31, slash + 1, t->path.len - (size_t)(slash - p) - 1);
+		}
+		if (t->grpc_status >= 0)
+			sqlite3_bind_int(s, 32, t->grpc_status);
+		bind_view(s, 33, t->grpc_message);
+		bind_u64(s, 34, t->grpc_req_msgs);
+		bind_u64(s, 35, t->grpc_resp_msgs);
+		bind_u64(s, 36, t->grpc_req_msg_bytes);
+		bind_u64(s, 37, t->grpc_resp_msg_bytes);
+		bind_u64(s, 38, t->grpc_compressed_msgs);
+	}
+	if (t->method.p)
+		bind_u64(s, 39, t->req_offset);
+	if (t->status)
+		bind_u64(s, 40, t->resp_offset);
+	rc = step(db, s, "insert transaction");
+	if (!rc)
+		rc = insert_headers(db, id, "request", &t->req_hdrs);
+	if (!rc)
+		rc = insert_headers(db, id, "response", &t->resp_hdrs);
+	if (!rc)
+		rc = insert_body(db, id, "request", t->req_body, t->req_body_bytes, t->req_body_cut);
+	if (!rc)
+		rc = insert_body(db, id, "response", t->resp_body, t->resp_body_bytes, t->resp_body_cut);
+	return rc;
+}
+
+static int on_anomaly(void *ctx, const struct sc_anomaly *a)
+{
+	struct sc_db *db = ctx;
+	sqlite3_stmt *s = db->st[ST_ANOM];
+
+	bind_u64(s, 1, ++db->next_anom);
+	bind_u64(s, 2, db->capture_id);
+	bind_u64_or_null(s, 3, a->conn_id);
+	if (a->side == SC_FROM_CLIENT || a->side == SC_FROM_SERVER)
+		bind_str(s, 4, a->side == SC_FROM_CLIENT ? "client" : "server");
+	if (a->stream_id)
+		bind_u64(s, 5, a->stream_id);
+	bind_str(s, 6, sc_anomaly_kind_name(a->kind));
+	bind_u64(s, 7, a->offset);
+	if (a->len)
+		bind_u64(s, 8, a->len);
+	bind_u64_or_null(s, 9, a->ts_ns);
+	bind_str(s, 10, a->msg ? a->msg : "");
+	return step(db, s, "insert anomaly");
+}
+
+static int on_process(void *ctx, const struct sc_process *p)
+{
+	struct sc_db *db = ctx;
+	sqlite3_stmt *s = db->st[ST_PROCESS];
+
+	bind_u64(s, 1, db->capture_id);
+	bind_u64(s, 2, p->pid);
+	if (p->ppid)
+		bind_u64(s, 3, p->ppid);
+	bind_str(s, 4, p->comm);
+	return step(db, s, "insert process");
+}
+
+/* ---- captures ----------------------------------------------------------------------- */
+
+static int delete_capture(struct sc_db *db, int64_t id, struct sc_diag *diag)
+{
+	static const char *const del[] = {
+		"DELETE FROM headers WHERE transaction_id IN (SELECT id FROM transactions WHERE capture_id = ?1)",
+		"DELETE FROM bodies WHERE transaction_id IN (SELECT id FROM transactions WHERE capture_id = ?1)",
+		"DELETE FROM transactions WHERE capture_id = ?1",
+		"DELETE FROM anomalies WHERE capture_id = ?1",
+		"DELETE FROM connections WHERE capture_id = ?1",
+		"DELETE FROM processes WHERE capture_id = ?1",
+		"DELETE FROM captures WHERE id = ?1",
+	};
+
+	for (size_t i = 0; i < sizeof(del) / sizeof(del[0]); i++) {
+		sqlite3_stmt *s;
+		int rc;
+
+		if (sqlite3_prepare_v2(db->h, del[i], -1, &s, NULL) != SQLITE_OK)
+			return db_err(db, diag, "prepare delete");
+		sqlite3_bind_int64(s, 1, id);
+		rc = sqlite3_step(s);
+		sqlite3_finalize(s);
+		if (rc != SQLITE_DONE)
+			return db_err(db, diag, "delete an earlier analysis");
+	}
+	return 0;
+}
+
+int sc_db_begin_capture(struct sc_db *db, const struct sc_capture_meta *m, uint64_t max_body, struct sc_sink *sink,
+			struct sc_diag *diag)
+{
+	sqlite3_stmt *s;
+	struct timespec now;
+	int64_t old = -1;
+	int rc;
+
+	/* Bulk settings: the load is one transaction that a crash rolls back
+	 * anyway, so the rollback journal lives in memory. */
+	rc = exec(db, "PRAGMA synchronous = OFF; PRAGMA journal_mode = MEMORY; PRAGMA temp_store = MEMORY; "
+		      "PRAGMA cache_size = -65536; BEGIN", diag);
+	if (rc < 0)
+		return rc;
+	db->in_txn = true;
+	if (sqlite3_prepare_v2(db->h, "SELECT id FROM captures WHERE path = ?1", -1, &s, NULL) != SQLITE_OK)
+		return db_err(db, diag, "prepare");
+	bind_str(s, 1, m->path);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		old = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (old >= 0) {
+		rc = delete_capture(db, old, diag);
+		if (rc < 0)
+			return rc;
+	}
+	db->capture_id = (uint64_t)query_int(db, "SELECT max(id) FROM captures", 0) + 1;
+	db->next_conn = (uint64_t)query_int(db, "SELECT max(id) FROM connections", 0);
+	db->next_tx = (uint64_t)query_int(db, "SELECT max(id) FROM transactions", 0);
+	db->next_anom = (uint64_t)query_int(db, "SELECT max(id) FROM anomalies", 0);
+	db->max_body = max_body;
+	db->diag = diag;
+	clock_gettime(CLOCK_REALTIME, &now);
+
+	s = db->st[ST_CAPTURE_INS];
+	bind_u64(s, 1, db->capture_id);
+	bind_str(s, 2, m->path);
+	bind_str(s, 3, m->format);
+	bind_str(s, 4, m->hostname);
+	bind_str(s, 5, m->kernel);
+	bind_str(s, 6, m->tool);
+	bind_str(s, 7, m->options);
+	bind_u64(s, 8, m->file_bytes);
+	bind_str(s, 9, "sockcap " PACKAGE_VERSION);
+	bind_u64(s, 10, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+	rc = step(db, s, "insert capture");
+	if (rc < 0)
+		return rc;
+
+	sink->ctx = db;
+	sink->conn_begin = on_conn_begin;
+	sink->conn_end = on_conn_end;
+	sink->tx = on_tx;
+	sink->anomaly = on_anomaly;
+	sink->process = on_process;
+	return 0;
+}
+
+int sc_db_end_capture(struct sc_db *db, const struct sc_capture_meta *m, bool commit, struct sc_diag *diag)
+{
+	sqlite3_stmt *s = db->st[ST_CAPTURE_UPD];
+	char *idx;
+	int rc;
+
+	if (!db->in_txn)
+		return 0;
+	if (!commit) {
+		db->in_txn = false;
+		return exec(db, "ROLLBACK", diag);
+	}
+	bind_u64(s, 1, db->capture_id);
+	bind_u64_or_null(s, 2, m->start_ns);
+	bind_u64_or_null(s, 3, m->end_ns);
+	bind_str(s, 4, m->status);
+	bind_u64(s, 5, m->bytes_captured);
+	bind_u64(s, 6, m->bytes_lost);
+	bind_str(s, 7, m->damage);
+	bind_u64(s, 8, m->connections);
+	bind_u64(s, 9, m->transactions);
+	bind_u64(s, 10, m->anomalies);
+	bind_str(s, 11, m->hostname);
+	bind_str(s, 12, m->kernel);
+	bind_str(s, 13, m->tool);
+	bind_str(s, 14, m->options);
+	db->diag = diag;
+	rc = step(db, s, "update capture");
+	if (rc < 0)
+		return rc;
+	idx = schema_part(true);
+	if (!idx)
+		return sc_diag_set(diag, -ENOMEM, 0, "out of memory");
+	rc = exec(db, idx, diag);
+	free(idx);
+	if (rc < 0)
+		return rc;
+	rc = exec(db, "COMMIT", diag);
+	db->in_txn = false;
+	return rc;
+}

@@ -1,0 +1,202 @@
+-- schema.sql - the database `sockcap analyze` writes (documented in docs/schema.md).
+--
+-- Times are nanoseconds since the Unix epoch (wall clock); durations are
+-- nanoseconds.  Booleans are 0/1.  Text columns hold the bytes seen on the
+-- wire (SQLite TEXT, not validated as UTF-8).  PRAGMA user_version holds the
+-- schema version; sockcap refuses a database of another version.
+
+CREATE TABLE IF NOT EXISTS captures (
+	id             INTEGER PRIMARY KEY,
+	path           TEXT NOT NULL UNIQUE,   -- absolute path of the analysed file
+	format         TEXT NOT NULL,          -- 'skc', 'pcap', 'pcapng'
+	hostname       TEXT,
+	kernel         TEXT,
+	tool           TEXT,                   -- the recorder and its version
+	options        TEXT,                   -- the recorder's command line
+	start_ns       INTEGER,
+	end_ns         INTEGER,
+	file_bytes     INTEGER,
+	status         TEXT,                   -- 'complete', 'unfinished', 'damaged'
+	bytes_captured INTEGER,                -- payload bytes in the file
+	bytes_lost     INTEGER,                -- bytes the recorder knew it lost (LOSS records)
+	damage         TEXT,                   -- what the reader had to skip, one line per region
+	analyzer       TEXT,                   -- 'sockcap 0.1.0'
+	analyzed_ns    INTEGER,
+	connections    INTEGER,
+	transactions   INTEGER,
+	anomalies      INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS processes (
+	capture_id     INTEGER NOT NULL REFERENCES captures(id),
+	pid            INTEGER NOT NULL,
+	ppid           INTEGER,
+	comm           TEXT,
+	PRIMARY KEY (capture_id, pid)
+);
+
+CREATE TABLE IF NOT EXISTS connections (
+	id             INTEGER PRIMARY KEY,
+	capture_id     INTEGER NOT NULL REFERENCES captures(id),
+	source_id      INTEGER NOT NULL,       -- .skc socket id, or pcap connection number
+	pid            INTEGER,                -- the process that owned the socket (.skc)
+	comm           TEXT,
+	fd             INTEGER,
+	role           TEXT NOT NULL,          -- the local end: 'client', 'server', 'network' (pcap), 'unknown'
+	family         TEXT,                   -- 'ipv4', 'ipv6', 'unix'
+	local_addr     TEXT,                   -- pcap: the client
+	local_port     INTEGER,
+	remote_addr    TEXT,                   -- pcap: the server
+	remote_port    INTEGER,
+	unix_path      TEXT,
+	protocol       TEXT,                   -- 'http/1', 'h2', 'tls', 'unknown', 'none'
+	open_ns        INTEGER,
+	close_ns       INTEGER,                -- NULL: still open when the capture ended
+	midstream      INTEGER NOT NULL,       -- joined an established connection
+	client_bytes   INTEGER NOT NULL,       -- bytes seen from the client
+	server_bytes   INTEGER NOT NULL,
+	client_gaps    INTEGER NOT NULL,       -- stream gaps from the client side
+	server_gaps    INTEGER NOT NULL,
+	client_gap_bytes INTEGER NOT NULL,     -- bytes missing in those gaps
+	server_gap_bytes INTEGER NOT NULL,
+	transactions   INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS transactions (
+	id             INTEGER PRIMARY KEY,
+	capture_id     INTEGER NOT NULL REFERENCES captures(id),
+	connection_id  INTEGER NOT NULL REFERENCES connections(id),
+	stream_id      INTEGER,                -- HTTP/2 stream id; NULL for HTTP/1
+	http_version   TEXT,                   -- 'HTTP/1.0', 'HTTP/1.1', 'HTTP/2'
+	method         TEXT,                   -- NULL: the request was not seen
+	scheme         TEXT,
+	authority      TEXT,                   -- HTTP/2 :authority, or the HTTP/1 Host header
+	path           TEXT,                   -- request target as sent
+	status         INTEGER,                -- final status; NULL: no response seen
+	reason         TEXT,
+	interim_status INTEGER,                -- last 1xx before the final response
+	req_start_ns   INTEGER,                -- first byte of the request
+	req_end_ns     INTEGER,                -- last byte of the request
+	resp_start_ns  INTEGER,
+	resp_end_ns    INTEGER,
+	latency_ns     INTEGER,                -- resp_end_ns - req_start_ns
+	req_header_bytes  INTEGER,
+	req_body_bytes    INTEGER,             -- decoded body (after de-chunking)
+	resp_header_bytes INTEGER,
+	resp_body_bytes   INTEGER,
+	content_type   TEXT,                   -- of the response
+	content_encoding TEXT,
+	complete       INTEGER NOT NULL,       -- both messages whole and parsed
+	truncated      INTEGER NOT NULL,       -- a message was cut (gap, end of stream)
+	error          INTEGER NOT NULL,       -- a protocol error in this exchange
+	headers_incomplete INTEGER NOT NULL,   -- some headers are known to exist but not their content
+	rst_code       INTEGER,                -- HTTP/2 RST_STREAM error code
+	promised_by    INTEGER,                -- HTTP/2 server push: the promising stream
+	grpc_service   TEXT,
+	grpc_method    TEXT,
+	grpc_status    INTEGER,
+	grpc_message   TEXT,
+	grpc_req_msgs  INTEGER,
+	grpc_resp_msgs INTEGER,
+	grpc_req_msg_bytes  INTEGER,
+	grpc_resp_msg_bytes INTEGER,
+	grpc_compressed_msgs INTEGER,
+	req_offset     INTEGER,                -- stream offset of the request's first byte
+	resp_offset    INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS headers (
+	transaction_id INTEGER NOT NULL REFERENCES transactions(id),
+	direction      TEXT NOT NULL,          -- 'request' or 'response'
+	idx            INTEGER NOT NULL,       -- 0-based order within the message (trailers last)
+	name           TEXT,                   -- NULL: unknown (HPACK state lost)
+	value          TEXT,                   -- NULL: unknown
+	is_trailer     INTEGER NOT NULL,
+	never_indexed  INTEGER NOT NULL,       -- HPACK never-indexed: a sensitive header
+	hpack_unknown  INTEGER NOT NULL        -- name or value refers to HPACK state we could not know
+);
+
+CREATE TABLE IF NOT EXISTS bodies (
+	transaction_id INTEGER NOT NULL REFERENCES transactions(id),
+	direction      TEXT NOT NULL,          -- 'request' or 'response'
+	data           BLOB,                   -- the decoded body, at most --max-body bytes
+	length         INTEGER NOT NULL,       -- the decoded body's full length
+	truncated      INTEGER NOT NULL        -- data holds fewer bytes than length
+);
+
+CREATE TABLE IF NOT EXISTS anomalies (
+	id             INTEGER PRIMARY KEY,
+	capture_id     INTEGER NOT NULL REFERENCES captures(id),
+	connection_id  INTEGER REFERENCES connections(id),
+	direction      TEXT,                   -- 'client', 'server', or NULL
+	stream_id      INTEGER,
+	kind           TEXT NOT NULL,          -- 'gap', 'parse_error', 'truncated', 'undecoded'
+	stream_offset  INTEGER,
+	length         INTEGER,
+	ts_ns          INTEGER,
+	message        TEXT NOT NULL
+);
+
+-- The questions users ask first.
+
+-- Per endpoint (method, authority and path without the query): requests,
+-- errors (status >= 500, or a protocol error), latency percentiles
+-- (nearest rank) over the transactions whose latency is known.
+CREATE VIEW IF NOT EXISTS endpoint_stats AS
+WITH t AS (
+	SELECT method, authority,
+	       CASE WHEN instr(path, '?') > 0 THEN substr(path, 1, instr(path, '?') - 1) ELSE path END AS route,
+	       status, error, latency_ns
+	FROM transactions WHERE method IS NOT NULL
+), counts AS (
+	SELECT method, authority, route, count(*) AS requests,
+	       sum(CASE WHEN status >= 500 OR error THEN 1 ELSE 0 END) AS errors,
+	       sum(CASE WHEN status IS NULL THEN 1 ELSE 0 END) AS no_response
+	FROM t GROUP BY method, authority, route
+), ranked AS (
+	SELECT method, authority, route, latency_ns,
+	       row_number() OVER (PARTITION BY method, authority, route ORDER BY latency_ns) AS rn,
+	       count(*) OVER (PARTITION BY method, authority, route) AS n
+	FROM t WHERE latency_ns IS NOT NULL
+), pct AS (
+	SELECT method, authority, route,
+	       max(CASE WHEN rn = (50 * n + 99) / 100 THEN latency_ns END) AS p50_ns,
+	       max(CASE WHEN rn = (95 * n + 99) / 100 THEN latency_ns END) AS p95_ns,
+	       max(CASE WHEN rn = (99 * n + 99) / 100 THEN latency_ns END) AS p99_ns,
+	       max(latency_ns) AS max_ns
+	FROM ranked GROUP BY method, authority, route
+)
+SELECT c.method, c.authority, c.route, c.requests, c.errors,
+       round(1.0 * c.errors / c.requests, 4) AS error_rate, c.no_response,
+       p.p50_ns, p.p95_ns, p.p99_ns, p.max_ns
+FROM counts c LEFT JOIN pct p
+  ON p.method IS c.method AND p.authority IS c.authority AND p.route IS c.route;
+
+-- Per process: connections, bytes each way, transactions.
+CREATE VIEW IF NOT EXISTS process_traffic AS
+SELECT c.capture_id, c.pid, c.comm,
+       count(*) AS connections,
+       sum(CASE WHEN c.role = 'server' THEN c.server_bytes ELSE c.client_bytes END) AS bytes_sent,
+       sum(CASE WHEN c.role = 'server' THEN c.client_bytes ELSE c.server_bytes END) AS bytes_received,
+       sum(c.transactions) AS transactions,
+       sum(c.client_gap_bytes + c.server_gap_bytes) AS bytes_missing
+FROM connections c
+GROUP BY c.capture_id, c.pid, c.comm;
+
+-- Every transaction with its latency, slowest first.
+CREATE VIEW IF NOT EXISTS slowest_transactions AS
+SELECT t.id, t.connection_id, c.pid, c.comm, c.role, t.http_version, t.method, t.authority, t.path, t.status,
+       t.latency_ns, round(t.latency_ns / 1e6, 3) AS latency_ms, t.req_start_ns
+FROM transactions t JOIN connections c ON c.id = t.connection_id
+WHERE t.latency_ns IS NOT NULL
+ORDER BY t.latency_ns DESC;
+
+-- @indexes: created after the bulk load of a capture (sockcap analyze runs
+-- everything above when it opens a database, and this part at the end).
+CREATE INDEX IF NOT EXISTS connections_capture ON connections(capture_id);
+CREATE INDEX IF NOT EXISTS transactions_connection ON transactions(connection_id);
+CREATE INDEX IF NOT EXISTS transactions_capture ON transactions(capture_id);
+CREATE INDEX IF NOT EXISTS headers_transaction ON headers(transaction_id);
+CREATE INDEX IF NOT EXISTS bodies_transaction ON bodies(transaction_id);
+CREATE INDEX IF NOT EXISTS anomalies_connection ON anomalies(connection_id);
+CREATE INDEX IF NOT EXISTS anomalies_capture ON anomalies(capture_id);

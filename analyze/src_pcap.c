@@ -1,0 +1,157 @@
+/* src_pcap.c - pcap/pcapng TCP segments, reassembled, into conversations. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/analyze.h"
+#include "analyze/tcp_reasm.h"
+#include "formats/sc_pcap.h"
+
+struct pconn {
+	struct sc_conn conn;
+	struct sc_convo *cv;
+};
+
+struct psrc {
+	const struct sc_sink *sink;
+	struct sc_analyze_result *res;
+	struct sc_dec_env env;
+	int err; /* first fatal error from a callback */
+};
+
+static void *on_open(void *ctx, const struct sc_tcp_conn_info *ci)
+{
+	struct psrc *s = ctx;
+	struct pconn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->conn.src_id = ci->id;
+	c->conn.family = ci->family;
+	c->conn.local = ci->client;
+	c->conn.remote = ci->server;
+	c->conn.role = SC_ROLE_NETWORK;
+	c->conn.client_is_egress = true; /* side 0 is what the reassembler thinks is the client */
+	c->conn.midstream = !ci->roles_from_syn;
+	c->conn.open_ns = ci->first_ns;
+	if (s->sink->conn_begin && (s->err = s->sink->conn_begin(s->sink->ctx, &c->conn)) < 0) {
+		free(c);
+		return NULL;
+	}
+	c->cv = sc_convo_new(&c->conn, &s->env, ci->roles_from_syn);
+	if (!c->cv) {
+		free(c);
+		return NULL;
+	}
+	s->res->connections++;
+	return c;
+}
+
+static int on_data(void *ctx, void *conn, int side, uint64_t ts, uint64_t off, const uint8_t *p, size_t n)
+{
+	struct pconn *c = conn;
+
+	(void)ctx;
+	return sc_convo_data(c->cv, side == 0, ts, off, p, n);
+}
+
+static int on_gap(void *ctx, void *conn, int side, uint64_t ts, uint64_t off, uint64_t n)
+{
+	struct pconn *c = conn;
+
+	(void)ctx;
+	return sc_convo_gap(c->cv, side == 0, ts, off, n);
+}
+
+static int on_close(void *ctx, void *conn, uint64_t ts, int how)
+{
+	struct psrc *s = ctx;
+	struct pconn *c = conn;
+	bool closed = how != SC_TCP_END_CAPTURE && how != SC_TCP_END_EVICTED;
+	int rc = sc_convo_end(c->cv, ts, closed);
+
+	/* The local/remote pair follows the roles the conversation settled on. */
+	if (!c->conn.client_is_egress) {
+		struct sc_endpoint t = c->conn.local;
+
+		c->conn.local = c->conn.remote;
+		c->conn.remote = t;
+	}
+	if (closed)
+		c->conn.close_ns = ts;
+	if (rc >= 0 && s->sink->conn_end)
+		rc = s->sink->conn_end(s->sink->ctx, &c->conn);
+	sc_convo_free(c->cv);
+	free(c);
+	return rc;
+}
+
+int sc_analyze_pcap(const char *path, const struct sc_analyze_opts *o, const struct sc_sink *sink,
+		    struct sc_analyze_result *res, struct sc_diag *diag)
+{
+	struct psrc s = { 0 };
+	struct sc_tcp_reasm_cb cb = { &s, on_open, on_data, on_gap, on_close };
+	struct sc_tcp_reasm *ra = NULL;
+	struct sc_pcap *p;
+	struct sc_tcp_seg seg;
+	struct sc_diag rd = { 0 };
+	uint64_t last = 0, n = 0;
+	int rc;
+
+	s.sink = sink;
+	s.res = res;
+	s.env.sink = sink;
+	s.env.max_body = o->max_body;
+	s.env.stats = &res->dec;
+	p = sc_pcap_open(path, diag);
+	if (!p)
+		return diag->err ? diag->err : SC_EFORMAT;
+	ra = sc_tcp_reasm_new(&cb, NULL);
+	if (!ra) {
+		sc_pcap_close(p);
+		return sc_diag_set(diag, -ENOMEM, 0, "out of memory");
+	}
+	while ((rc = sc_pcap_next(p, &seg, &rd)) > 0) {
+		if (!res->start_ns || seg.ts_ns < res->start_ns)
+			res->start_ns = seg.ts_ns;
+		if (seg.ts_ns > last)
+			last = seg.ts_ns;
+		rc = sc_tcp_reasm_segment(ra, &seg);
+		if (rc < 0) {
+			rc = s.err ? s.err : rc;
+			sc_diag_set(diag, rc, 0, "%s: %s", path, sc_strerror(rc));
+			goto out;
+		}
+		if (o->progress && (++n & 0x3fff) == 0)
+			o->progress(o->progress_ctx, sc_pcap_stats(p)->bytes);
+	}
+	res->status = "complete";
+	if (rc < 0) {
+		/* A damaged or truncated file: everything before it is used. */
+		res->status = "damaged";
+		snprintf(res->damage, sizeof(res->damage), "%s", rd.msg);
+	}
+	rc = sc_tcp_reasm_finish(ra, last);
+	if (rc < 0) {
+		rc = s.err ? s.err : rc;
+		sc_diag_set(diag, rc, 0, "%s: %s", path, sc_strerror(rc));
+		goto out;
+	}
+	{
+		const struct sc_pcap_stats *st = sc_pcap_stats(p);
+
+		res->end_ns = last;
+		res->file_bytes = st->bytes;
+		res->bytes_captured = st->tcp_payload_bytes;
+		res->bytes_lost = st->truncated_bytes;
+		res->skipped_frames = st->skipped_non_ip + st->skipped_non_tcp + st->skipped_fragments +
+				      st->skipped_truncated + st->skipped_malformed;
+		snprintf(res->tool, sizeof(res->tool), "%s, link type %s", sc_pcap_is_pcapng(p) ? "pcapng" : "pcap",
+			 sc_pcap_linktype_name(p));
+	}
+	rc = 0;
+out:
+	sc_tcp_reasm_free(ra);
+	sc_pcap_close(p);
+	return rc;
+}

@@ -1,0 +1,240 @@
+/* cmd_analyze.c - `sockcap analyze`: captures into an SQLite database. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyze/analyze.h"
+#include "analyze/db.h"
+#include "cli/cli.h"
+#include "formats/skc.h"
+
+static void usage(FILE *out)
+{
+	fputs("Usage: sockcap analyze [-o OUT.db] [--max-body SIZE] [-q] FILE...\n\n"
+	      "Decode captures (.skc, pcap, pcapng) into an SQLite database: connections,\n"
+	      "HTTP/1.x and HTTP/2 transactions, their headers and bodies, and anomalies (gaps,\n"
+	      "parse errors, lost data).  Query it with sqlite3 and plain SQL; the schema is in\n"
+	      "docs/schema.md.  Several files go into one database; analysing a file again\n"
+	      "replaces its rows.\n\n"
+	      "Options:\n"
+	      "  -o, --output FILE   the database (default: the first input with .db as extension)\n"
+	      "      --max-body SIZE body bytes kept per message (default 1M; 0 keeps none; k/m/g)\n"
+	      "  -q, --quiet         no progress or summary on stderr\n"
+	      "  -h, --help          show this help\n\n"
+	      "Example:\n"
+	      "  sockcap analyze -o web.db web.skc\n"
+	      "  sqlite3 web.db 'SELECT method, path, status, latency_ns/1e6 AS ms FROM transactions'\n"
+	      "  sqlite3 web.db 'SELECT * FROM endpoint_stats'\n", out);
+	sc_cli_exit_codes_help(out);
+}
+
+static char *default_output(const char *in)
+{
+	const char *slash = strrchr(in, '/');
+	const char *dot = strrchr(in, '.');
+	size_t stem = dot && (!slash || dot > slash) && dot != in && dot[-1] != '/' ? (size_t)(dot - in) : strlen(in);
+	char *out = malloc(stem + 4);
+
+	if (!out)
+		return NULL;
+	memcpy(out, in, stem);
+	memcpy(out + stem, ".db", 4);
+	return out;
+}
+
+struct progress {
+	const char *path;
+	uint64_t total;
+	uint64_t last_ns;
+	bool tty;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void on_progress(void *ctx, uint64_t done)
+{
+	struct progress *p = ctx;
+	uint64_t now = mono_ns();
+
+	if (!p->tty || now - p->last_ns < 250000000u)
+		return;
+	p->last_ns = now;
+	if (p->total)
+		fprintf(stderr, "\r%s: %3.0f%%", p->path, 100.0 * (double)done / (double)p->total);
+	else
+		fprintf(stderr, "\r%s: %" PRIu64 " MB", p->path, done >> 20);
+}
+
+static uint64_t file_size(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (!f)
+		return 0;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fclose(f);
+	return n > 0 ? (uint64_t)n : 0;
+}
+
+static int analyze_one(struct sc_db *db, const char *path, uint64_t max_body, bool quiet, bool *lost)
+{
+	struct sc_capture_meta m = { 0 };
+	struct sc_analyze_result res;
+	struct sc_analyze_opts o = { .max_body = max_body };
+	struct progress pr = { .path = path, .total = file_size(path), .tty = !quiet && isatty(STDERR_FILENO) };
+	struct sc_diag diag = { 0 };
+	struct sc_sink sink;
+	char abs[PATH_MAX];
+	int kind = sc_cli_detect(path), rc;
+
+	if (kind < 0) {
+		sc_cli_err("analyze", "%s: %s", path, strerror(-kind));
+		return SC_EXIT_FATAL;
+	}
+	if (kind == SC_FILE_UNKNOWN) {
+		sc_cli_err("analyze", "%s: not a capture file (neither .skc, pcap nor pcapng)", path);
+		return SC_EXIT_FATAL;
+	}
+	if (!realpath(path, abs)) {
+		sc_cli_err("analyze", "%s: %s", path, strerror(errno));
+		return SC_EXIT_FATAL;
+	}
+	m.path = abs;
+	m.format = sc_file_kind_name(kind);
+	m.file_bytes = pr.total;
+	rc = sc_db_begin_capture(db, &m, max_body, &sink, &diag);
+	if (rc < 0) {
+		sc_cli_err("analyze", "%s", diag.msg);
+		return SC_EXIT_FATAL;
+	}
+	o.progress = on_progress;
+	o.progress_ctx = &pr;
+	rc = sc_analyze_file(path, &o, &sink, &res, &diag);
+	if (pr.tty && pr.last_ns)
+		fputs("\r\033[K", stderr);
+	if (rc < 0) {
+		struct sc_diag d2 = { 0 };
+
+		sc_db_end_capture(db, &m, false, &d2);
+		sc_cli_err("analyze", "%s", diag.msg);
+		return SC_EXIT_FATAL;
+	}
+	m.hostname = res.hostname[0] ? res.hostname : NULL;
+	m.kernel = res.kernel[0] ? res.kernel : NULL;
+	m.tool = res.tool[0] ? res.tool : NULL;
+	m.options = res.options[0] ? res.options : NULL;
+	m.start_ns = res.start_ns;
+	m.end_ns = res.end_ns;
+	m.status = res.status;
+	m.bytes_captured = res.bytes_captured;
+	m.bytes_lost = res.bytes_lost;
+	m.damage = res.damage[0] ? res.damage : NULL;
+	m.connections = res.connections;
+	m.transactions = res.dec.transactions;
+	m.anomalies = res.dec.anomalies;
+	rc = sc_db_end_capture(db, &m, true, &diag);
+	if (rc < 0) {
+		sc_cli_err("analyze", "%s", diag.msg);
+		return SC_EXIT_FATAL;
+	}
+	if (!quiet) {
+		fprintf(stderr, "%s: %" PRIu64 " connections, %" PRIu64 " transactions (%" PRIu64 " complete), %" PRIu64
+			" anomalies (%" PRIu64 " parse errors, %" PRIu64 " gaps: %" PRIu64 " bytes missing)\n", path,
+			res.connections, res.dec.transactions, res.dec.transactions - res.dec.incomplete_tx, res.dec.anomalies,
+			res.dec.parse_errors, res.dec.gaps, res.dec.gap_bytes);
+		if (res.damage[0])
+			fprintf(stderr, "%s: damaged capture:\n%s\n", path, res.damage);
+	}
+	if (res.dec.anomalies || res.damage[0] || res.bytes_lost) {
+		*lost = true;
+		if (!quiet)
+			fprintf(stderr, "%s: data was lost or could not be parsed: %" PRIu64 " anomalies, %" PRIu64
+				" bytes lost by the capture%s\n", path, res.dec.anomalies, res.bytes_lost,
+				res.damage[0] ? ", damaged file" : "");
+	}
+	return SC_EXIT_OK;
+}
+
+int sc_cmd_analyze(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "max-body", required_argument, NULL, 'm' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL;
+	char *dflt = NULL;
+	uint64_t max_body = 1u << 20;
+	bool quiet = false, lost = false;
+	struct sc_diag diag = { 0 };
+	struct sc_db *db;
+	int c, status = SC_EXIT_OK;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'm':
+			if (sc_cli_parse_size(optarg, &max_body) < 0 || max_body > (1ull << 31)) {
+				sc_cli_err("analyze", "--max-body takes a size up to 2g");
+				return SC_EXIT_FATAL;
+			}
+			break;
+		case 'q': quiet = true; break;
+		case 'h': usage(stdout); return SC_EXIT_OK;
+		default: usage(stderr); return SC_EXIT_FATAL;
+		}
+	}
+	if (optind >= argc) {
+		sc_cli_err("analyze", "no capture file given");
+		usage(stderr);
+		return SC_EXIT_FATAL;
+	}
+	for (int i = optind; i < argc; i++)
+		if (strcmp(argv[i], "-") == 0) {
+			sc_cli_err("analyze", "give a file, not standard input (a capture is identified by its path)");
+			return SC_EXIT_FATAL;
+		}
+	if (!out) {
+		dflt = default_output(argv[optind]);
+		if (!dflt)
+			return SC_EXIT_FATAL;
+		out = dflt;
+	}
+	db = sc_db_open(out, &diag);
+	if (!db) {
+		sc_cli_err("analyze", "%s", diag.msg);
+		free(dflt);
+		return SC_EXIT_FATAL;
+	}
+	for (int i = optind; i < argc; i++) {
+		int st = analyze_one(db, argv[i], max_body, quiet, &lost);
+
+		if (st > status)
+			status = st;
+	}
+	sc_db_close(db);
+	if (!quiet && status == SC_EXIT_OK)
+		fprintf(stderr, "database: %s\n", out);
+	free(dflt);
+	if (status == SC_EXIT_OK && lost)
+		status = SC_EXIT_LOSS;
+	return status;
+}
