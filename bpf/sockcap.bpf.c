@@ -38,7 +38,10 @@ const volatile __u32 n_ports = 0;
 const volatile char targ_comm[SC_COMM_LEN] = {};
 const volatile bool filter_comm = false;
 const volatile __u32 self_tgid = 0;
-const volatile __u32 snaplen = 0; /* 0: keep everything */
+/* Not rodata: as a known constant, a non-zero snaplen makes the verifier
+ * specialise every chunk-size branch on it and give up ("sequence of 8193
+ * jumps is too complex").  As a map value it is one unknown, verified once. */
+__u32 snaplen = 0; /* 0: keep everything */
 
 __u64 next_sock_id = 0;
 

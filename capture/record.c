@@ -26,7 +26,7 @@
 #include "capture/record.h"
 
 #define DEFAULT_RING (16ull << 20)
-#define LOG_TAIL_LINES 40
+#define LOG_TAIL_LINES 30
 #define TICK_NS 200000000ull
 #define FLUSH_NS 1000000000ull
 
@@ -66,25 +66,42 @@ static void say(const struct sc_record_opts *o, enum sc_log_level lvl, const cha
 	o->log(o->log_ctx, lvl, buf);
 }
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+static void keep_line(struct logbuf *lb, const char *line, size_t n)
 {
-	char buf[1024];
-	struct logbuf *lb = active_log;
-	int n;
+	char *l = strndup(line, n);
 
-	if (!lb)
-		return 0;
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	if (n > 0 && buf[n - 1 < (int)sizeof(buf) - 1 ? n - 1 : (int)sizeof(buf) - 2] == '\n')
-		buf[n - 1 < (int)sizeof(buf) - 1 ? n - 1 : (int)sizeof(buf) - 2] = '\0';
-	/* Keep everything (the verifier log arrives as many lines) for the tail. */
+	if (!l)
+		return;
 	free(lb->lines[lb->next]);
-	lb->lines[lb->next] = strdup(buf);
+	lb->lines[lb->next] = l;
 	lb->next = (lb->next + 1) % LOG_TAIL_LINES;
 	if (lb->n < LOG_TAIL_LINES)
 		lb->n++;
+}
+
+/* libbpf hands the verifier's log over as one long warning: keep its last
+ * lines, where the verifier says what it rejected, and drop the debug chatter. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	struct logbuf *lb = active_log;
+	char *msg = NULL;
+	const char *p;
+
+	if (!lb || level == LIBBPF_DEBUG)
+		return 0;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return 0;
+	for (p = msg; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (n)
+			keep_line(lb, p, n);
+		p += n + (nl ? 1 : 0);
+	}
 	if (level == LIBBPF_WARN && lb->opts->log)
-		lb->opts->log(lb->opts->log_ctx, SC_LOG_DEBUG, buf);
+		lb->opts->log(lb->opts->log_ctx, SC_LOG_DEBUG, msg);
+	free(msg);
 	return 0;
 }
 
@@ -299,7 +316,7 @@ static int set_rodata(struct run *r)
 		s->rodata->filter_comm = true;
 	}
 	s->rodata->self_tgid = (uint32_t)getpid();
-	s->rodata->snaplen = o->snaplen;
+	s->bss->snaplen = o->snaplen;
 	return 0;
 }
 
@@ -331,7 +348,14 @@ static int load_and_attach(struct run *r, bool raw, struct logbuf *lb, struct sc
 	struct bpf_program *p;
 	int err;
 
-	r->skel = sockcap_bpf__open();
+	/* Our own buffer for the verifier's log, large enough that its end
+	 * (where the reason is) is not cut off. */
+	static char vlog[4u << 20];
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .kernel_log_buf = vlog, .kernel_log_size = sizeof(vlog),
+		    .kernel_log_level = 1);
+
+	vlog[0] = '\0';
+	r->skel = sockcap_bpf__open_opts(&oo);
 	if (!r->skel)
 		return sc_diag_set(diag, -errno, 0, "opening the BPF object failed: %s", strerror(errno));
 	set_rodata(r);
@@ -343,6 +367,17 @@ static int load_and_attach(struct run *r, bool raw, struct logbuf *lb, struct sc
 	if (err) {
 		say(r->o, SC_LOG_WARN, "loading the BPF programs failed; libbpf's last messages:");
 		log_tail(lb);
+		if (vlog[0]) {
+			/* The last lines of the verifier's log say what it rejected. */
+			size_t len = strnlen(vlog, sizeof(vlog));
+			const char *tail = vlog + len;
+			int lines = 0;
+
+			while (tail > vlog && lines < 25)
+				if (*--tail == '\n')
+					lines++;
+			say(r->o, SC_LOG_WARN, "the verifier's log ends with:\n%s", tail);
+		}
 		return sc_diag_set(diag, err, 0, "the BPF verifier rejected the %s programs (%s); the log tail is above",
 				   raw ? "raw_syscalls" : "tracepoint", strerror(-err));
 	}

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Filters: --port and -p and -c exclude other traffic; -w refuses an existing
-# file (and -f replaces it); SIGINT yields a complete file.
+# file (and -f replaces it); --snaplen keeps N bytes per syscall and records
+# the rest as a loss; SIGINT yields a complete file.
 . "$top_srcdir/tests/e2e/lib.sh"
 need_bpf
 need_cmd curl
@@ -44,6 +45,24 @@ expect_eq "-w on an existing file: message" "$(cat "$WORK/exists.err")" \
 expect_eq "-f replaces it" "$?" 0
 expect_eq "the replaced file is a new, empty capture" "$(info_json "$WORK/port.skc" 'len(j["sockets"])')" 0
 expect_eq "mode 0600" "$(stat -c %a "$WORK/port.skc")" 600
+"$SOCKCAP" record -w "$WORK/snap.skc" -f -d 0.5 --snaplen 1 --attach tracepoints -q
+expect_eq "--snaplen with per-syscall tracepoints loads" "$?" 0
+
+# --snaplen: at most N bytes kept per syscall, the rest a snaplen loss.
+head -c 20000 /dev/urandom >"$WORK/www/big.bin"
+start_recorder "$WORK/snap.skc" -f --port "$pa" --snaplen 100 || finish
+curl -s --trace "$WORK/trace.txt" -o /dev/null "http://127.0.0.1:$pa/big.bin"
+stop_recorder
+expect_eq "--snaplen: recorder exits 1 (bytes were not kept)" "$REC_STATUS" 1
+/usr/bin/python3 "$top_srcdir/tests/e2e/curl_trace.py" "$WORK/trace.txt" "$WORK/sent.bin" "$WORK/recv.bin"
+expect_eq "--snaplen: curl's received bytes = captured + snaplen loss" \
+	"$(info_json "$WORK/snap.skc" "[s['bytes_received'] + s['lost_received'] for s in socks(comm='curl')][0]")" \
+	"$(stat -c %s "$WORK/recv.bin")"
+expect_eq "--snaplen: no record holds more than 100 bytes" \
+	"$("$SOCKCAP" dump "$WORK/snap.skc" | awk '/ len [0-9]+/ && !/ LOSS / {for (i = 1; i <= NF; i++) if ($i == "len" && $(i + 1) + 0 > 100) bad++} END {print bad + 0}')" 0
+expect_eq "--snaplen: the rest is a snaplen loss" \
+	"$(info_json "$WORK/snap.skc" 'j["lost"]["snaplen"]["bytes"] > 0 and j["lost"]["snaplen"]["bytes"] == j["bytes"]["lost_sent"] + j["bytes"]["lost_received"]')" True
+
 expect_eq "SIGINT: trailer written" "$(info_json "$WORK/comm.skc" 'j["status"]')" complete
 "$SOCKCAP" info "$WORK/comm.skc" >/dev/null 2>"$WORK/info.err"
 expect_eq "SIGINT: info exits 0" "$?" 0
