@@ -6,7 +6,10 @@
 # DUR seconds per run, RUNS repetitions.  In every repetition and cell the same
 # load runs with no recorder (baseline), with `tcpdump -i lo -w`, and with
 # `sockcap record` in each attach mode (raw_syscalls and per-syscall
-# tracepoints).  Reports median requests/s, the ratio to the baseline of the
+# tracepoints) recording both ends of each connection (--port: the load
+# generator's sockets and nginx's, so every byte is captured twice, where
+# tcpdump sees each packet once), and recording the server only (-c nginx,
+# raw_syscalls), which is what a production box records.  Reports median requests/s, the ratio to the baseline of the
 # same repetition, CPU of nginx and of the recorder, capture bytes per request,
 # and what each tool lost.  Not a test: nothing here asserts a timing.
 #
@@ -24,7 +27,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${DUR:=5}"
 : "${PROTOS:=h1 h2}"
 : "${SIZES:=1k 64k}"
-: "${CONDS:=baseline tcpdump sockcap-raw sockcap-tracepoints}"
+: "${CONDS:=baseline tcpdump sockcap-raw sockcap-tracepoints sockcap-server}"
 : "${H1_PORT:=18180}"
 : "${H2_PORT:=18181}"
 : "${NGINX_WORKERS:=2}"
@@ -102,6 +105,9 @@ start_rec() { # COND CAPTURE LOG
 	sockcap-raw | sockcap-tracepoints)
 		"$SOCKCAP" record -w "$2" -f --attach "${1#sockcap-}" --port "$H1_PORT" --port "$H2_PORT" 2>"$3" &
 		REC_PID=$!; ready='recording to' ;;
+	sockcap-server)
+		"$SOCKCAP" record -w "$2" -f -c nginx --port "$H1_PORT" --port "$H2_PORT" 2>"$3" &
+		REC_PID=$!; ready='recording to' ;;
 	esac
 	for i in $(seq 300); do grep -q "$ready" "$3" 2>/dev/null && return 0; sleep 0.1; done
 	log "$1 did not start: $(cat "$3")"; return 1
@@ -109,8 +115,8 @@ start_rec() { # COND CAPTURE LOG
 
 loss_of() { # COND LOG -> "lost unit"
 	case $1 in
-	tcpdump) awk '/packets dropped by kernel/ {d = $1} /packets captured/ {c = $1} END {printf "%d/%d packets\n", d, c + d}' "$2" ;;
-	sockcap-*) awk '/bytes moved by the syscalls/ {m = $3; l = $(NF - 1)} END {printf "%d/%d bytes\n", l, m}' "$2" ;;
+	tcpdump) awk '/packets dropped by kernel/ {d = $1} /packets captured/ {c = $1} END {printf "%.0f/%.0f packets\n", d, c + d}' "$2" ;;
+	sockcap-*) awk '/bytes moved by the syscalls/ {m = $3; l = $(NF - 1)} END {printf "%.0f/%.0f bytes\n", l, m}' "$2" ;;
 	*) echo "-" ;;
 	esac
 }

@@ -29,6 +29,7 @@
 #define LOG_TAIL_LINES 30
 #define TICK_NS 200000000ull
 #define FLUSH_NS 1000000000ull
+#define DRAIN_MS 5
 
 static uint64_t now_ns(clockid_t clk)
 {
@@ -300,6 +301,8 @@ static int rotate(struct run *r, struct sc_diag *diag)
 	return 0;
 }
 
+static uint64_t ring_size(uint64_t want);
+
 static int set_rodata(struct run *r)
 {
 	const struct sc_record_opts *o = r->o;
@@ -316,6 +319,7 @@ static int set_rodata(struct run *r)
 		s->rodata->filter_comm = true;
 	}
 	s->rodata->self_tgid = (uint32_t)getpid();
+	s->rodata->wakeup_bytes = ring_size(o->ring_bytes) / 8;
 	s->bss->snaplen = o->snaplen;
 	return 0;
 }
@@ -538,9 +542,14 @@ int sc_record_run(const struct sc_record_opts *o, struct sc_record_summary *sum,
 
 	t0 = last_tick = last_flush = now_ns(CLOCK_MONOTONIC);
 	for (;;) {
-		int n = ring_buffer__poll(r.rb, 100);
+		/* Events are submitted without a wakeup until an eighth of the
+		 * ring is full (bpf/sockcap.bpf.c): poll briefly, then drain
+		 * whatever is there anyway. */
+		int n = ring_buffer__poll(r.rb, DRAIN_MS);
 		uint64_t now = now_ns(CLOCK_MONOTONIC);
 
+		if (n >= 0)
+			n = ring_buffer__consume(r.rb);
 		if (n < 0 && n != -EINTR) {
 			rc = r.err ? r.err : n;
 			sc_diag_set(diag, rc, 0, "draining the ring buffer: %s", sc_strerror(rc));
