@@ -5,11 +5,11 @@
 # writev) under wrk (HTTP/1.1) and h2load (HTTP/2), 1 KiB and 64 KiB bodies,
 # DUR seconds per run, RUNS repetitions.  In every repetition and cell the same
 # load runs with no recorder (baseline), with `tcpdump -i lo -w`, and with
-# `sockcap record` in each attach mode (raw_syscalls and per-syscall
-# tracepoints) recording both ends of each connection (--port: the load
+# `sockcap record` in each attach mode (sys_exit only, raw_syscalls enter and
+# exit, per-syscall tracepoints) recording both ends of each connection (--port: the load
 # generator's sockets and nginx's, so every byte is captured twice, where
 # tcpdump sees each packet once), and recording the server only (-c nginx,
-# raw_syscalls), which is what a production box records.  Reports median requests/s, the ratio to the baseline of the
+# default mode), which is what a production box records.  Reports median requests/s, the ratio to the baseline of the
 # same repetition, CPU of nginx and of the recorder, capture bytes per request,
 # and what each tool lost.  Not a test: nothing here asserts a timing.
 #
@@ -27,7 +27,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${DUR:=5}"
 : "${PROTOS:=h1 h2}"
 : "${SIZES:=1k 64k}"
-: "${CONDS:=baseline tcpdump sockcap-raw sockcap-tracepoints sockcap-server}"
+: "${CONDS:=baseline tcpdump sockcap-exit sockcap-raw sockcap-tracepoints sockcap-server}"
 : "${H1_PORT:=18180}"
 : "${H2_PORT:=18181}"
 : "${NGINX_WORKERS:=2}"
@@ -102,7 +102,7 @@ start_rec() { # COND CAPTURE LOG
 	case $1 in
 	tcpdump) tcpdump -i lo -s 0 -w "$2" "tcp port $H1_PORT or tcp port $H2_PORT" 2>"$3" &
 		REC_PID=$!; ready='listening on' ;;
-	sockcap-raw | sockcap-tracepoints)
+	sockcap-exit | sockcap-raw | sockcap-tracepoints)
 		"$SOCKCAP" record -w "$2" -f --attach "${1#sockcap-}" --port "$H1_PORT" --port "$H2_PORT" 2>"$3" &
 		REC_PID=$!; ready='recording to' ;;
 	sockcap-server)

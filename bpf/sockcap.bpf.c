@@ -757,6 +757,30 @@ int BPF_PROG(sc_raw_exit, struct pt_regs *regs, long ret)
 	return sc_on_exit(ret);
 }
 
+/* ---- attach mode 3: raw_syscalls sys_exit only ------------------------------------- */
+
+/* The syscall's arguments are still in the task's pt_regs at exit (x86-64
+ * and arm64 preserve them; arm64 keeps the first in orig_x0), so one program
+ * on sys_exit can do the work of both: half the programs run per syscall on
+ * the machine, and failed reads/writes (EAGAIN) cost nothing past the
+ * syscall-number check.  close() is the exception: its fd is gone at exit,
+ * so sys_enter_close keeps its own tracepoint (sc_tp_enter_close). */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sc_exit_only, struct pt_regs *regs, long ret)
+{
+	__u32 sys = sys_of_nr(SC_REGS_NR(regs));
+
+	if (!sys)
+		return 0;
+	if (sys == SC_BPF_SYS_CLOSE)
+		return sc_on_exit(ret);
+	if (ret <= 0 && sys != SC_BPF_SYS_CONNECT && !(ret == 0 && (sys == SC_BPF_SYS_ACCEPT || sys == SC_BPF_SYS_ACCEPT4)))
+		return 0;
+	sc_on_enter(sys, PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
+		    PT_REGS_PARM3_CORE_SYSCALL(regs), PT_REGS_PARM4_CORE_SYSCALL(regs));
+	return sc_on_exit(ret);
+}
+
 /* ---- attach mode 2: per-syscall tracepoints ---------------------------------------- */
 
 /* Each syscall's tracepoint context only has that syscall's arguments, and the

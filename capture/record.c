@@ -336,18 +336,33 @@ static uint64_t ring_size(uint64_t want)
 }
 
 /* Choose the programs of one attach mode; the others are not loaded. */
-static void choose_programs(struct sockcap_bpf *s, bool raw)
+static void choose_programs(struct sockcap_bpf *s, enum sc_attach_mode mode)
 {
 	struct bpf_program *p;
 
 	bpf_object__for_each_program(p, s->obj) {
-		bool is_raw = strncmp(bpf_program__name(p), "sc_raw_", 7) == 0;
+		const char *n = bpf_program__name(p);
+		bool on;
 
-		bpf_program__set_autoload(p, is_raw == raw);
+		switch (mode) {
+		case SC_ATTACH_RAW: on = strncmp(n, "sc_raw_", 7) == 0; break;
+		case SC_ATTACH_TRACEPOINTS: on = strncmp(n, "sc_tp_", 6) == 0; break;
+		default: on = strcmp(n, "sc_exit_only") == 0 || strcmp(n, "sc_tp_enter_close") == 0; break;
+		}
+		bpf_program__set_autoload(p, on);
 	}
 }
 
-static int load_and_attach(struct run *r, bool raw, struct logbuf *lb, struct sc_diag *diag)
+static const char *mode_name(enum sc_attach_mode m)
+{
+	switch (m) {
+	case SC_ATTACH_RAW: return "raw_syscalls";
+	case SC_ATTACH_TRACEPOINTS: return "tracepoints";
+	default: return "sys_exit";
+	}
+}
+
+static int load_and_attach(struct run *r, enum sc_attach_mode mode, struct logbuf *lb, struct sc_diag *diag)
 {
 	struct bpf_program *p;
 	int err;
@@ -366,7 +381,7 @@ static int load_and_attach(struct run *r, bool raw, struct logbuf *lb, struct sc
 	err = bpf_map__set_max_entries(r->skel->maps.events, (uint32_t)ring_size(r->o->ring_bytes));
 	if (err)
 		return sc_diag_set(diag, err, 0, "ring buffer size: %s", strerror(-err));
-	choose_programs(r->skel, raw);
+	choose_programs(r->skel, mode);
 	err = sockcap_bpf__load(r->skel);
 	if (err) {
 		say(r->o, SC_LOG_WARN, "loading the BPF programs failed; libbpf's last messages:");
@@ -383,7 +398,7 @@ static int load_and_attach(struct run *r, bool raw, struct logbuf *lb, struct sc
 			say(r->o, SC_LOG_WARN, "the verifier's log ends with:\n%s", tail);
 		}
 		return sc_diag_set(diag, err, 0, "the BPF verifier rejected the %s programs (%s); the log tail is above",
-				   raw ? "raw_syscalls" : "tracepoint", strerror(-err));
+				   mode_name(mode), strerror(-err));
 	}
 	bpf_object__for_each_program(p, r->skel->obj) {
 		struct bpf_link *l;
@@ -454,16 +469,17 @@ int sc_record_check(enum sc_attach_mode mode, struct sc_diag *diag)
 	struct sc_record_opts o = { .path = "-", .attach = mode };
 	struct logbuf lb = { .opts = &o };
 	struct run r = { .o = &o };
-	bool raw = mode != SC_ATTACH_TRACEPOINTS;
 	int rc = sc_record_preflight(diag);
 
 	if (rc < 0)
 		return rc;
+	if (mode == SC_ATTACH_AUTO)
+		mode = SC_ATTACH_EXIT;
 	active_log = &lb;
 	libbpf_set_print(libbpf_print);
-	rc = raw ? 0 : ensure_tracefs(diag);
+	rc = mode == SC_ATTACH_RAW ? 0 : ensure_tracefs(diag);
 	if (!rc)
-		rc = load_and_attach(&r, raw, &lb, diag);
+		rc = load_and_attach(&r, mode, &lb, diag);
 	sockcap_bpf__destroy(r.skel);
 	libbpf_set_print(NULL);
 	active_log = NULL;
@@ -479,7 +495,7 @@ int sc_record_run(const struct sc_record_opts *o, struct sc_record_summary *sum,
 	struct utsname un;
 	uint64_t cnt[SC_CNT_MAX];
 	uint64_t t0, last_tick, last_flush;
-	bool raw;
+	enum sc_attach_mode mode;
 	int rc;
 
 	memset(sum, 0, sizeof(*sum));
@@ -490,27 +506,25 @@ int sc_record_run(const struct sc_record_opts *o, struct sc_record_summary *sum,
 	libbpf_set_print(libbpf_print);
 	(void)setrlimit(RLIMIT_MEMLOCK, &rl); /* older kernels charge BPF maps to it */
 
-	/* raw_syscalls with tp_btf is the measured cheaper mode (bench/record.sh);
+	/* sys_exit only is the measured cheapest mode (bench/record.sh);
 	 * per-syscall tracepoints are the fallback. */
-	raw = o->attach != SC_ATTACH_TRACEPOINTS;
-	if (!raw) {
-		rc = ensure_tracefs(diag);
-		if (rc < 0)
-			goto out;
-	}
-	rc = load_and_attach(&r, raw, &lb, diag);
-	if (rc < 0 && raw && o->attach == SC_ATTACH_AUTO) {
-		say(o, SC_LOG_WARN, "raw_syscalls attach failed (%s); trying per-syscall tracepoints", diag->msg);
+	mode = o->attach == SC_ATTACH_AUTO ? SC_ATTACH_EXIT : o->attach;
+	rc = mode == SC_ATTACH_RAW ? 0 : ensure_tracefs(diag);
+	if (rc < 0)
+		goto out;
+	rc = load_and_attach(&r, mode, &lb, diag);
+	if (rc < 0 && o->attach == SC_ATTACH_AUTO) {
+		say(o, SC_LOG_WARN, "%s attach failed (%s); trying per-syscall tracepoints", mode_name(mode), diag->msg);
 		sockcap_bpf__destroy(r.skel);
 		r.skel = NULL;
-		raw = false;
+		mode = SC_ATTACH_TRACEPOINTS;
 		rc = ensure_tracefs(diag);
 		if (rc == 0)
-			rc = load_and_attach(&r, raw, &lb, diag);
+			rc = load_and_attach(&r, mode, &lb, diag);
 	}
 	if (rc < 0)
 		goto out;
-	snprintf(sum->attach, sizeof(sum->attach), "%s", raw ? "raw_syscalls" : "tracepoints");
+	snprintf(sum->attach, sizeof(sum->attach), "%s", mode_name(mode));
 
 	uname(&un);
 	snprintf(r.hostname, sizeof(r.hostname), "%s", un.nodename);

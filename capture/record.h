@@ -19,9 +19,10 @@
 #define SC_RECORD_MAX_PORTS 8
 
 enum sc_attach_mode {
-	SC_ATTACH_AUTO = 0,    /* the cheaper mode measured by bench/record.sh, else the other */
-	SC_ATTACH_RAW,         /* tp_btf on raw_syscalls:sys_enter/sys_exit */
+	SC_ATTACH_AUTO = 0,    /* the cheapest mode measured by bench/record.sh, else tracepoints */
+	SC_ATTACH_RAW,         /* tp_btf on raw_syscalls:sys_enter and sys_exit */
 	SC_ATTACH_TRACEPOINTS, /* one tracepoint pair per syscall */
+	SC_ATTACH_EXIT,        /* tp_btf on raw_syscalls:sys_exit only (+ sys_enter_close) */
 };
 
 enum sc_log_level { SC_LOG_INFO, SC_LOG_WARN, SC_LOG_DEBUG };

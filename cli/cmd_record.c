@@ -41,7 +41,8 @@ static void usage(FILE *out)
 	      "      --count-bytes N  stop once N payload bytes are captured\n"
 	      "  -B, --buffer-size N  ring buffer size (default 16M; k/m/g suffixes)\n"
 	      "  -C SIZE              start a new file (FILE1, FILE2, ...) when FILE exceeds SIZE\n"
-	      "      --attach MODE    raw (raw_syscalls tracepoints, default) or tracepoints\n"
+	      "      --attach MODE    exit (raw_syscalls sys_exit only, default), raw (sys_enter and\n"
+	      "                       sys_exit) or tracepoints (one pair per syscall)\n"
 	      "      --zstd-level N   compression level (default 1; negative levels are faster)\n"
 	      "  -q, --quiet          no progress or summary on stderr\n"
 	      "      --check          load and attach the BPF programs, then exit: 0 if recording works here\n"
@@ -187,8 +188,10 @@ int sc_cmd_record(int argc, char **argv)
 				o.attach = SC_ATTACH_RAW;
 			} else if (strcmp(optarg, "tracepoints") == 0) {
 				o.attach = SC_ATTACH_TRACEPOINTS;
+			} else if (strcmp(optarg, "exit") == 0) {
+				o.attach = SC_ATTACH_EXIT;
 			} else {
-				sc_cli_err("record", "--attach takes raw or tracepoints");
+				sc_cli_err("record", "--attach takes exit, raw or tracepoints");
 				return SC_EXIT_FATAL;
 			}
 			break;

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Record curl -> python3 http.server (HTTP/1.1 request, HTTP/1.0 response) over
-# IPv4, IPv6 and a Unix-domain socket: the captured bytes of each direction
-# equal, byte for byte, what the client sent and received; pids, comm,
-# addresses and ports are right on both ends.
+# IPv4, IPv6 and a Unix-domain socket, in every attach mode: the captured bytes
+# of each direction equal, byte for byte, what the client sent and received;
+# pids, comm, addresses and ports are right on both ends.
 . "$top_srcdir/tests/e2e/lib.sh"
 need_bpf
 need_cmd curl
@@ -45,6 +45,20 @@ expect_eq "both sockets closed" "$(info_json "$WORK/cap.skc" 'all(s["closed"] fo
 expect_eq "nothing lost" "$(info_json "$WORK/cap.skc" 'j["bytes"]["lost_sent"] + j["bytes"]["lost_received"]')" "0"
 expect_eq "file status" "$(info_json "$WORK/cap.skc" 'j["status"]')" "complete"
 expect_eq "processes named" "$(info_json "$WORK/cap.skc" 'sorted(p["comm"] for p in j["processes"])')" "['curl', 'python3']"
+
+# The other attach modes capture the same bytes.
+for mode in raw tracepoints; do
+	start_recorder "$WORK/cap-$mode.skc" --port "$port" --attach "$mode" || finish
+	curl -s --trace "$WORK/trace-$mode.txt" -o /dev/null "http://127.0.0.1:$port/data.bin"
+	stop_recorder
+	/usr/bin/python3 "$top_srcdir/tests/e2e/curl_trace.py" "$WORK/trace-$mode.txt" "$WORK/sent-$mode.bin" "$WORK/recv-$mode.bin"
+	cid=$(info_json "$WORK/cap-$mode.skc" 'socks(comm="curl")[0]["id"]')
+	"$SOCKCAP" dump --stream "$cid:in" "$WORK/cap-$mode.skc" >"$WORK/c-in-$mode.bin"
+	"$SOCKCAP" dump --stream "$cid:out" "$WORK/cap-$mode.skc" >"$WORK/c-out-$mode.bin"
+	expect_file_eq "--attach $mode: received bytes" "$WORK/c-in-$mode.bin" "$WORK/recv-$mode.bin"
+	expect_file_eq "--attach $mode: sent bytes" "$WORK/c-out-$mode.bin" "$WORK/sent-$mode.bin"
+	expect_eq "--attach $mode: both ends closed" "$(info_json "$WORK/cap-$mode.skc" 'sum(s["closed"] for s in j["sockets"])')" 2
+done
 
 # IPv6: the same server on ::1.
 port6=$(free_port)
