@@ -245,6 +245,22 @@ Test(skc, crc32c_matches_the_castagnoli_check_value)
 
 	cr_assert_eq(sc_crc32c(c, s + 10, strlen(s) - 10), sc_crc32c(0, s, strlen(s)));
 	cr_assert_eq(sc_crc32c(0, s, strlen(s)), 0x22620404u);
+	/* Every length and alignment, against the bitwise definition. */
+	static uint8_t buf[300];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 131 + 7);
+	for (size_t off = 0; off < 9; off++)
+		for (size_t n = 0; n + off <= sizeof(buf); n += 7) {
+			uint32_t want = 0xffffffffu;
+
+			for (size_t i = 0; i < n; i++) {
+				want ^= buf[off + i];
+				for (int k = 0; k < 8; k++)
+					want = (want >> 1) ^ (0x82F63B78u & (0u - (want & 1)));
+			}
+			cr_assert_eq(sc_crc32c(0, buf + off, n), ~want, "off %zu len %zu", off, n);
+		}
 }
 
 Test(skc, file_header_has_the_documented_bytes)
