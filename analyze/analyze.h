@@ -45,10 +45,4 @@ struct sc_analyze_result {
 int sc_analyze_file(const char *path, const struct sc_analyze_opts *o, const struct sc_sink *sink,
 		    struct sc_analyze_result *res, struct sc_diag *diag);
 
-/* Internal, one per input format. */
-int sc_analyze_skc(const char *path, const struct sc_analyze_opts *o, const struct sc_sink *sink,
-		   struct sc_analyze_result *res, struct sc_diag *diag);
-int sc_analyze_pcap(const char *path, const struct sc_analyze_opts *o, const struct sc_sink *sink,
-		    struct sc_analyze_result *res, struct sc_diag *diag);
-
 #endif

@@ -169,6 +169,35 @@ fail:
 	return NULL;
 }
 
+struct sc_db *sc_db_open_ro(const char *path, struct sc_diag *diag)
+{
+	struct sc_db *db = calloc(1, sizeof(*db));
+	int64_t ver;
+
+	if (!db) {
+		sc_diag_set(diag, -ENOMEM, 0, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		sc_diag_set(diag, -EIO, 0, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");
+		sc_db_close(db);
+		return NULL;
+	}
+	ver = query_int(db, "PRAGMA user_version", -1);
+	if (ver != SC_DB_SCHEMA_VERSION || query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'transactions'", 0) != 1) {
+		sc_diag_set(diag, SC_EFORMAT, 0, "%s: not a sockcap database (schema version %lld, want %d)", path,
+			    (long long)ver, SC_DB_SCHEMA_VERSION);
+		sc_db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+sqlite3 *sc_db_handle(struct sc_db *db)
+{
+	return db->h;
+}
+
 void sc_db_close(struct sc_db *db)
 {
 	if (!db)

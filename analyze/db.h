@@ -9,6 +9,7 @@
 #define SC_DB_H
 
 #include <stdbool.h>
+#include <sqlite3.h>
 #include <stdint.h>
 
 #include "analyze/model.h"
@@ -25,7 +26,13 @@ struct sc_db;
  * Fails (NULL, diag) when it is not an SQLite database or has another schema
  * version. */
 struct sc_db *sc_db_open(const char *path, struct sc_diag *diag);
+
+/* Open an existing sockcap database read-only (for export and diff). */
+struct sc_db *sc_db_open_ro(const char *path, struct sc_diag *diag);
 void sc_db_close(struct sc_db *db);
+
+/* The SQLite handle, for queries (borrowed). */
+sqlite3 *sc_db_handle(struct sc_db *db);
 
 /* What is known about a capture before and after its analysis. */
 struct sc_capture_meta {

@@ -4,18 +4,18 @@
 #include <string.h>
 
 #include "analyze/analyze.h"
+#include "analyze/streams.h"
 #include "analyze/tcp_reasm.h"
 #include "formats/sc_pcap.h"
 
 struct pconn {
 	struct sc_conn conn;
-	struct sc_convo *cv;
+	void *st; /* the consumer's */
 };
 
 struct psrc {
-	const struct sc_sink *sink;
+	const struct sc_stream_ops *ops;
 	struct sc_analyze_result *res;
-	struct sc_dec_env env;
 	int err; /* first fatal error from a callback */
 };
 
@@ -34,12 +34,8 @@ static void *on_open(void *ctx, const struct sc_tcp_conn_info *ci)
 	c->conn.client_is_egress = true; /* side 0 is what the reassembler thinks is the client */
 	c->conn.midstream = !ci->roles_from_syn;
 	c->conn.open_ns = ci->first_ns;
-	if (s->sink->conn_begin && (s->err = s->sink->conn_begin(s->sink->ctx, &c->conn)) < 0) {
-		free(c);
-		return NULL;
-	}
-	c->cv = sc_convo_new(&c->conn, &s->env, ci->roles_from_syn);
-	if (!c->cv) {
+	c->st = s->ops->open(s->ops->ctx, &c->conn, ci->roles_from_syn);
+	if (!c->st) {
 		free(c);
 		return NULL;
 	}
@@ -49,18 +45,18 @@ static void *on_open(void *ctx, const struct sc_tcp_conn_info *ci)
 
 static int on_data(void *ctx, void *conn, int side, uint64_t ts, uint64_t off, const uint8_t *p, size_t n)
 {
+	struct psrc *s = ctx;
 	struct pconn *c = conn;
 
-	(void)ctx;
-	return sc_convo_data(c->cv, side == 0, ts, off, p, n);
+	return s->ops->data(s->ops->ctx, c->st, side == 0, ts, off, p, n);
 }
 
 static int on_gap(void *ctx, void *conn, int side, uint64_t ts, uint64_t off, uint64_t n)
 {
+	struct psrc *s = ctx;
 	struct pconn *c = conn;
 
-	(void)ctx;
-	return sc_convo_gap(c->cv, side == 0, ts, off, n);
+	return s->ops->gap(s->ops->ctx, c->st, side == 0, ts, off, n);
 }
 
 static int on_close(void *ctx, void *conn, uint64_t ts, int how)
@@ -68,25 +64,16 @@ static int on_close(void *ctx, void *conn, uint64_t ts, int how)
 	struct psrc *s = ctx;
 	struct pconn *c = conn;
 	bool closed = how != SC_TCP_END_CAPTURE && how != SC_TCP_END_EVICTED;
-	int rc = sc_convo_end(c->cv, ts, closed);
+	int rc;
 
-	/* The local/remote pair follows the roles the conversation settled on. */
-	if (!c->conn.client_is_egress) {
-		struct sc_endpoint t = c->conn.local;
-
-		c->conn.local = c->conn.remote;
-		c->conn.remote = t;
-	}
 	if (closed)
 		c->conn.close_ns = ts;
-	if (rc >= 0 && s->sink->conn_end)
-		rc = s->sink->conn_end(s->sink->ctx, &c->conn);
-	sc_convo_free(c->cv);
+	rc = s->ops->end(s->ops->ctx, c->st, ts, closed);
 	free(c);
 	return rc;
 }
 
-int sc_analyze_pcap(const char *path, const struct sc_analyze_opts *o, const struct sc_sink *sink,
+int sc_streams_pcap(const char *path, const struct sc_analyze_opts *o, const struct sc_stream_ops *ops,
 		    struct sc_analyze_result *res, struct sc_diag *diag)
 {
 	struct psrc s = { 0 };
@@ -98,11 +85,8 @@ int sc_analyze_pcap(const char *path, const struct sc_analyze_opts *o, const str
 	uint64_t last = 0, n = 0;
 	int rc;
 
-	s.sink = sink;
+	s.ops = ops;
 	s.res = res;
-	s.env.sink = sink;
-	s.env.max_body = o->max_body;
-	s.env.stats = &res->dec;
 	p = sc_pcap_open(path, diag);
 	if (!p)
 		return diag->err ? diag->err : SC_EFORMAT;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "analyze/analyze.h"
+#include "analyze/streams.h"
 #include "formats/sc_u64map.h"
 #include "formats/skc.h"
 
@@ -34,16 +35,15 @@ struct sdir {
 
 struct ssock {
 	struct sc_conn conn;
-	struct sc_convo *cv;
+	void *st; /* the consumer's */
 	struct sdir d[2];  /* 0: egress (sent by the local process), 1: ingress */
 	uint64_t last_ts;
 };
 
 struct src {
 	const struct sc_analyze_opts *o;
-	const struct sc_sink *sink;
+	const struct sc_stream_ops *ops;
 	struct sc_analyze_result *res;
-	struct sc_dec_env env;
 	struct sc_u64map socks;
 	struct sc_u64map comms; /* pid -> char[17] */
 	uint64_t real0, mono0;
@@ -63,8 +63,8 @@ static int deliver(struct src *s, struct ssock *k, int dir, const struct piece *
 	uint64_t ts = wall(s, p->ts);
 
 	if (p->data)
-		return sc_convo_data(k->cv, dir == 0, ts, p->off, p->data, (size_t)p->len);
-	return sc_convo_gap(k->cv, dir == 0, ts, p->off, p->len);
+		return s->ops->data(s->ops->ctx, k->st, dir == 0, ts, p->off, p->data, (size_t)p->len);
+	return s->ops->gap(s->ops->ctx, k->st, dir == 0, ts, p->off, p->len);
 }
 
 /* Deliver waiting pieces that have become contiguous. */
@@ -194,12 +194,8 @@ static struct ssock *sock_new(struct src *s, uint64_t id, uint32_t pid, uint64_t
 
 static int sock_begin(struct src *s, struct ssock *k, bool roles_known)
 {
-	int rc = s->sink->conn_begin ? s->sink->conn_begin(s->sink->ctx, &k->conn) : 0;
-
-	if (rc < 0)
-		return rc;
-	k->cv = sc_convo_new(&k->conn, &s->env, roles_known);
-	if (!k->cv)
+	k->st = s->ops->open(s->ops->ctx, &k->conn, roles_known);
+	if (!k->st)
 		return -ENOMEM;
 	s->res->connections++;
 	return 0;
@@ -235,14 +231,16 @@ static int sock_end(struct src *s, struct ssock *k, uint64_t ts, bool closed, co
 		if (rc >= 0 && final_len && final_len[dir] > d->next)
 			rc = give_up_hole(s, k, dir, final_len[dir], ts);
 	}
-	if (rc >= 0)
-		rc = sc_convo_end(k->cv, wall(s, ts), closed);
 	if (closed)
 		k->conn.close_ns = wall(s, ts);
-	if (rc >= 0 && s->sink->conn_end)
-		rc = s->sink->conn_end(s->sink->ctx, &k->conn);
+	{
+		/* The consumer releases its state whatever happened before. */
+		int rc2 = s->ops->end(s->ops->ctx, k->st, wall(s, ts), closed);
+
+		if (rc >= 0)
+			rc = rc2;
+	}
 	sc_u64map_del(&s->socks, k->conn.src_id);
-	sc_convo_free(k->cv);
 	for (int dir = 0; dir < 2; dir++) {
 		for (size_t i = 0; i < k->d[dir].npend; i++)
 			free(k->d[dir].pend[i].data);
@@ -293,8 +291,8 @@ static int on_record(struct src *s, const struct sc_skc_rec *r)
 		p.pid = r->u.proc.pid;
 		p.ppid = r->u.proc.ppid;
 		p.comm = c;
-		if (s->sink->process)
-			rc = s->sink->process(s->sink->ctx, &p);
+		if (s->ops->process)
+			rc = s->ops->process(s->ops->ctx, &p);
 		break;
 	}
 	case SC_SKC_SOCK_OPEN: {
@@ -367,7 +365,7 @@ static int on_record(struct src *s, const struct sc_skc_rec *r)
 	return rc;
 }
 
-int sc_analyze_skc(const char *path, const struct sc_analyze_opts *o, const struct sc_sink *sink,
+int sc_streams_skc(const char *path, const struct sc_analyze_opts *o, const struct sc_stream_ops *ops,
 		   struct sc_analyze_result *res, struct sc_diag *diag)
 {
 	struct src s = { 0 };
@@ -377,11 +375,8 @@ int sc_analyze_skc(const char *path, const struct sc_analyze_opts *o, const stru
 	int err, rc;
 
 	s.o = o;
-	s.sink = sink;
+	s.ops = ops;
 	s.res = res;
-	s.env.sink = sink;
-	s.env.max_body = o->max_body;
-	s.env.stats = &res->dec;
 	sc_u64map_init(&s.socks);
 	sc_u64map_init(&s.comms);
 	r = sc_skc_reader_open(path, &err, diag);
@@ -437,7 +432,7 @@ int sc_analyze_skc(const char *path, const struct sc_analyze_opts *o, const stru
 		while (sc_u64map_next(&s.socks, &pos, &key, &v)) {
 			struct ssock *k = v;
 
-			sc_convo_free(k->cv);
+			(void)ops->end(ops->ctx, k->st, 0, false);
 			for (int dir = 0; dir < 2; dir++) {
 				for (size_t i = 0; i < k->d[dir].npend; i++)
 					free(k->d[dir].pend[i].data);

@@ -12,6 +12,7 @@
 
 #include "analyze/analyze.h"
 #include "analyze/db.h"
+#include "analyze/load.h"
 #include "cli/cli.h"
 #include "formats/skc.h"
 
@@ -78,76 +79,25 @@ static void on_progress(void *ctx, uint64_t done)
 		fprintf(stderr, "\r%s: %" PRIu64 " MB", p->path, done >> 20);
 }
 
-static uint64_t file_size(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	long n;
-
-	if (!f)
-		return 0;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fclose(f);
-	return n > 0 ? (uint64_t)n : 0;
-}
-
 static int analyze_one(struct sc_db *db, const char *path, uint64_t max_body, bool quiet, bool *lost)
 {
-	struct sc_capture_meta m = { 0 };
 	struct sc_analyze_result res;
 	struct sc_analyze_opts o = { .max_body = max_body };
-	struct progress pr = { .path = path, .total = file_size(path), .tty = !quiet && isatty(STDERR_FILENO) };
+	struct progress pr = { .path = path, .tty = !quiet && isatty(STDERR_FILENO) };
 	struct sc_diag diag = { 0 };
-	struct sc_sink sink;
-	char abs[PATH_MAX];
-	int kind = sc_cli_detect(path), rc;
+	FILE *f = fopen(path, "rb");
+	int rc;
 
-	if (kind < 0) {
-		sc_cli_err("analyze", "%s: %s", path, strerror(-kind));
-		return SC_EXIT_FATAL;
-	}
-	if (kind == SC_FILE_UNKNOWN) {
-		sc_cli_err("analyze", "%s: not a capture file (neither .skc, pcap nor pcapng)", path);
-		return SC_EXIT_FATAL;
-	}
-	if (!realpath(path, abs)) {
-		sc_cli_err("analyze", "%s: %s", path, strerror(errno));
-		return SC_EXIT_FATAL;
-	}
-	m.path = abs;
-	m.format = sc_file_kind_name(kind);
-	m.file_bytes = pr.total;
-	rc = sc_db_begin_capture(db, &m, max_body, &sink, &diag);
-	if (rc < 0) {
-		sc_cli_err("analyze", "%s", diag.msg);
-		return SC_EXIT_FATAL;
+	if (f) {
+		fseek(f, 0, SEEK_END);
+		pr.total = ftell(f) > 0 ? (uint64_t)ftell(f) : 0;
+		fclose(f);
 	}
 	o.progress = on_progress;
 	o.progress_ctx = &pr;
-	rc = sc_analyze_file(path, &o, &sink, &res, &diag);
+	rc = sc_load_capture(db, path, &o, &res, &diag);
 	if (pr.tty && pr.last_ns)
 		fputs("\r\033[K", stderr);
-	if (rc < 0) {
-		struct sc_diag d2 = { 0 };
-
-		sc_db_end_capture(db, &m, false, &d2);
-		sc_cli_err("analyze", "%s", diag.msg);
-		return SC_EXIT_FATAL;
-	}
-	m.hostname = res.hostname[0] ? res.hostname : NULL;
-	m.kernel = res.kernel[0] ? res.kernel : NULL;
-	m.tool = res.tool[0] ? res.tool : NULL;
-	m.options = res.options[0] ? res.options : NULL;
-	m.start_ns = res.start_ns;
-	m.end_ns = res.end_ns;
-	m.status = res.status;
-	m.bytes_captured = res.bytes_captured;
-	m.bytes_lost = res.bytes_lost;
-	m.damage = res.damage[0] ? res.damage : NULL;
-	m.connections = res.connections;
-	m.transactions = res.dec.transactions;
-	m.anomalies = res.dec.anomalies;
-	rc = sc_db_end_capture(db, &m, true, &diag);
 	if (rc < 0) {
 		sc_cli_err("analyze", "%s", diag.msg);
 		return SC_EXIT_FATAL;

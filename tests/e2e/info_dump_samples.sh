@@ -1,6 +1,7 @@
 #!/bin/bash
-# sockcap info, info --json and dump on every sample of TESTLIST: stdout,
-# stderr and the exit status equal the committed expected files exactly.
+# sockcap info, info --json, dump and analyze (its database printed by
+# dbdump.py) on every sample of TESTLIST: stdout, stderr and the exit status
+# equal the committed expected files exactly.
 . "$top_srcdir/tests/e2e/lib.sh"
 cd "$top_srcdir"
 E=tests/e2e/expected
@@ -11,9 +12,14 @@ while read -r sample cmds; do
 		info) args=(info) ;;
 		dump) args=(dump) ;;
 		json) args=(info --json) ;;
+		analyze) args=(analyze -q -o "$WORK/a.db") ;;
 		esac
+		rm -f "$WORK/a.db"
 		TZ=UTC LC_ALL=C "$SOCKCAP" "${args[@]}" "samples/$sample" >"$WORK/out" 2>"$WORK/err"
 		st=$?
+		if [ "$c" = analyze ]; then
+			/usr/bin/python3 "$top_srcdir/tests/e2e/dbdump.py" "$WORK/a.db" >"$WORK/out"
+		fi
 		expect_file_eq "$sample ${args[*]}: stdout" "$WORK/out" "$E/$sample.$c.out"
 		if [ "$c" != json ]; then
 			expect_file_eq "$sample ${args[*]}: stderr" "$WORK/err" "$E/$sample.$c.err"

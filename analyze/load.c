@@ -1,0 +1,105 @@
+#include "analyze/load.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/skc.h"
+
+static uint64_t file_size(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (!f)
+		return 0;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fclose(f);
+	return n > 0 ? (uint64_t)n : 0;
+}
+
+bool sc_load_is_db(const char *path)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	return n == sizeof(head) && memcmp(head, magic, sizeof(magic)) == 0;
+}
+
+int sc_load_capture(struct sc_db *db, const char *path, const struct sc_analyze_opts *o,
+		    struct sc_analyze_result *res, struct sc_diag *diag)
+{
+	struct sc_capture_meta m = { 0 };
+	struct sc_sink sink;
+	char abs[PATH_MAX];
+	uint8_t head[8];
+	size_t n;
+	FILE *f;
+	int rc;
+
+	f = fopen(path, "rb");
+	if (!f)
+		return sc_diag_set(diag, -errno, 0, "%s: %s", path, strerror(errno));
+	n = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	if (sc_file_detect(head, n) == SC_FILE_UNKNOWN)
+		return sc_diag_set(diag, SC_EFORMAT, 0, "%s: not a capture file (neither .skc, pcap nor pcapng)", path);
+	if (!realpath(path, abs))
+		return sc_diag_set(diag, -errno, 0, "%s: %s", path, strerror(errno));
+	m.path = abs;
+	m.format = sc_file_kind_name(sc_file_detect(head, n));
+	m.file_bytes = file_size(path);
+	rc = sc_db_begin_capture(db, &m, o->max_body, &sink, diag);
+	if (rc < 0)
+		return rc;
+	rc = sc_analyze_file(path, o, &sink, res, diag);
+	if (rc < 0) {
+		struct sc_diag d2 = { 0 };
+
+		sc_db_end_capture(db, &m, false, &d2);
+		return rc;
+	}
+	m.hostname = res->hostname[0] ? res->hostname : NULL;
+	m.kernel = res->kernel[0] ? res->kernel : NULL;
+	m.tool = res->tool[0] ? res->tool : NULL;
+	m.options = res->options[0] ? res->options : NULL;
+	m.start_ns = res->start_ns;
+	m.end_ns = res->end_ns;
+	m.status = res->status;
+	m.bytes_captured = res->bytes_captured;
+	m.bytes_lost = res->bytes_lost;
+	m.damage = res->damage[0] ? res->damage : NULL;
+	m.connections = res->connections;
+	m.transactions = res->dec.transactions;
+	m.anomalies = res->dec.anomalies;
+	return sc_db_end_capture(db, &m, true, diag);
+}
+
+struct sc_db *sc_load_input(const char *path, uint64_t max_body, bool *lost, struct sc_diag *diag)
+{
+	struct sc_analyze_opts o = { .max_body = max_body };
+	struct sc_analyze_result res;
+	struct sc_db *db;
+
+	*lost = false;
+	if (sc_load_is_db(path))
+		return sc_db_open_ro(path, diag);
+	db = sc_db_open(":memory:", diag);
+	if (!db)
+		return NULL;
+	if (sc_load_capture(db, path, &o, &res, diag) < 0) {
+		sc_db_close(db);
+		return NULL;
+	}
+	*lost = res.dec.anomalies || res.damage[0] || res.bytes_lost;
+	return db;
+}
