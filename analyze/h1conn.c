@@ -434,9 +434,13 @@ static int on_response_head(struct sc_h1conn *h, const struct sc_h1_head *hd, ui
 	kind = sc_h1_response_body(hd, method, &blen);
 	if (hd->status == 101 && t->upgrade_h2c && view_ieq(hd->upgrade_proto, "h2c"))
 		*upgrade = 1;
-	if (t->tunnel) {
-		/* Nothing after this head is HTTP/1: end the response here and
-		 * leave the bytes to the tunnel (or to HTTP/2). */
+	if (*upgrade) {
+		/* HTTP/2 from the next byte on: the response ends with its head. */
+		kind = SC_H1_BODY_NONE;
+	} else if (kind == SC_H1_BODY_TUNNEL) {
+		/* 101 to another protocol, or CONNECT 2xx: nothing after this
+		 * head is HTTP/1.  End the response here and leave the bytes to
+		 * the tunnel. */
 		t->tunnel = true;
 		kind = SC_H1_BODY_NONE;
 	}
@@ -667,7 +671,7 @@ int sc_h1conn_data(struct sc_h1conn *h, int side, uint64_t ts_ns, uint64_t off, 
 
 	if (rc < 0)
 		return rc;
-	if (upgrade) {
+	if (upgrade && h->upgraded) {
 		/* Client bytes held since the Upgrade request are HTTP/2 now. */
 		return SC_H1_UPGRADE_H2;
 	}

@@ -27,7 +27,7 @@ static void usage(FILE *out)
 	      "Options:\n"
 	      "  -o, --output FILE   the database (default: the first input with .db as extension)\n"
 	      "      --max-body SIZE body bytes kept per message (default 1M; 0 keeps none; k/m/g)\n"
-	      "  -q, --quiet         no progress or summary on stderr\n"
+	      "  -q, --quiet         no progress or summary on stderr (losses are still reported)\n"
 	      "  -h, --help          show this help\n\n"
 	      "Example:\n"
 	      "  sockcap analyze -o web.db web.skc\n"
@@ -107,15 +107,16 @@ static int analyze_one(struct sc_db *db, const char *path, uint64_t max_body, bo
 			" anomalies (%" PRIu64 " parse errors, %" PRIu64 " gaps: %" PRIu64 " bytes missing)\n", path,
 			res.connections, res.dec.transactions, res.dec.transactions - res.dec.incomplete_tx, res.dec.anomalies,
 			res.dec.parse_errors, res.dec.gaps, res.dec.gap_bytes);
-		if (res.damage[0])
-			fprintf(stderr, "%s: damaged capture:\n%s\n", path, res.damage);
 	}
+	/* What was lost is said even with -q: the exit status alone does not
+	 * tell where. */
+	if (res.damage[0])
+		fprintf(stderr, "%s: damaged capture:\n%s\n", path, res.damage);
 	if (res.dec.anomalies || res.damage[0] || res.bytes_lost) {
 		*lost = true;
-		if (!quiet)
-			fprintf(stderr, "%s: data was lost or could not be parsed: %" PRIu64 " anomalies, %" PRIu64
-				" bytes lost by the capture%s\n", path, res.dec.anomalies, res.bytes_lost,
-				res.damage[0] ? ", damaged file" : "");
+		fprintf(stderr, "%s: data was lost or could not be parsed: %" PRIu64 " anomalies, %" PRIu64
+			" bytes lost by the capture%s\n", path, res.dec.anomalies, res.bytes_lost,
+			res.damage[0] ? ", damaged file" : "");
 	}
 	return SC_EXIT_OK;
 }
