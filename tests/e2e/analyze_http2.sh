@@ -2,38 +2,45 @@
 # HTTP/2 end to end with real peers on 127.0.0.1, captured by the recorder and
 # by tcpdump at once: nghttpd with nghttp (1 MiB across many DATA frames) and
 # h2load -n 200 -m 10 (exactly 200 transactions with the right paths and
-# statuses); curl with prior knowledge (nghttpd) and with an h2c upgrade (a
+# statuses); curl with prior knowledge (nghttpd, and nginx's `http2` listener:
+# a 256 KiB body) and with an h2c upgrade (a
 # python3-h2 server: nginx and nghttpd do not upgrade); and gRPC
 # (python3-grpcio): unary, server and client streaming, a non-zero
 # grpc-status.  The rows equal what the clients saw, from .skc and from pcap.
 . "$top_srcdir/tests/e2e/lib.sh"
 need_bpf
-need_cmd nghttpd nghttp h2load curl tcpdump sqlite3
+need_cmd nghttpd nghttp h2load curl tcpdump sqlite3 nginx
 /usr/bin/python3 -c 'import grpc' 2>/dev/null || skip "needs python3-grpcio"
 /usr/bin/python3 -c 'import h2' 2>/dev/null || skip "needs python3-h2"
 
 ng=$(free_port)
 gp=$(free_port)
 up=$(free_port)
+n1=$(free_port)
+nx=$(free_port)
 mkdir -p "$WORK/www"
 head -c 1048576 /dev/urandom >"$WORK/www/big.bin"
 printf 'small file\n' >"$WORK/www/small.txt"
 start nghttpd --no-tls -d "$WORK/www" "$ng"
 wait_port "$ng" || fail "nghttpd did not start"
+start_nginx "$WORK/ngx" "$n1" "$nx"
+head -c 262144 /dev/urandom >"$WORK/ngx/www/quarter.bin"
+wait_port "$nx" || fail "nginx did not start"
 start /usr/bin/python3 "$top_srcdir/tests/e2e/grpc_peer.py" server "$gp"
 wait_port "$gp" || fail "the gRPC server did not start"
 start /usr/bin/python3 "$top_srcdir/tests/e2e/h2c_upgrade_server.py" "$up"
 wait_port "$up" || fail "the h2c upgrade server did not start"
 
 : >"$WORK/td.log"
-tcpdump -i lo -s 0 -B 262144 -U --immediate-mode -Z root -w "$WORK/cap.pcap" "tcp port $ng or tcp port $gp or tcp port $up" 2>"$WORK/td.log" &
+tcpdump -i lo -s 0 -B 262144 -U --immediate-mode -Z root -w "$WORK/cap.pcap" "tcp port $ng or tcp port $gp or tcp port $up or tcp port $nx" 2>"$WORK/td.log" &
 TD=$!
 PIDS="$PIDS $TD"
 for i in $(seq 100); do grep -q "listening on" "$WORK/td.log" && break; sleep 0.1; done
-start_recorder "$WORK/cap.skc" --port "$ng" --port "$gp" --port "$up" || finish
+start_recorder "$WORK/cap.skc" --port "$ng" --port "$gp" --port "$up" --port "$nx" || finish
 nghttp -n "http://127.0.0.1:$ng/big.bin" || fail "nghttp"
 h2load -n 200 -c 2 -m 10 "http://127.0.0.1:$ng/small.txt" >"$WORK/h2load.txt" 2>&1 || fail "h2load"
 curl -s --http2-prior-knowledge -H 'X-Test: prior' -D "$WORK/prior.hdr" -o /dev/null "http://127.0.0.1:$ng/small.txt"
+curl -s --http2-prior-knowledge -H 'X-Test: nginx' -o "$WORK/nginx.body" "http://127.0.0.1:$nx/quarter.bin" || fail "curl nginx"
 curl -s --http2 -H 'X-Test: upgrade' -D "$WORK/upgrade.hdr" -o "$WORK/upgrade.body" "http://127.0.0.1:$up/small.txt"
 /usr/bin/python3 "$top_srcdir/tests/e2e/grpc_peer.py" client "$gp" "$WORK/grpc.json" || fail "gRPC client"
 sleep 0.3
@@ -59,10 +66,13 @@ for db in skc pcap; do
 	expect_eq "$db: nghttp's 1 MiB body across many DATA frames" \
 		"$(sqlite3 "$D" "SELECT t.status, t.resp_body_bytes, t.complete, t.stream_id $J AND t.path = '/big.bin'")" "200|1048576|1|13"
 	expect_eq "$db: prior knowledge: the request header as sent" \
-		"$(sqlite3 "$D" "SELECT h.value FROM headers h WHERE h.direction = 'request' AND h.name = 'x-test' AND h.transaction_id IN (SELECT t.id $J)")" "prior"
+		"$(sqlite3 "$D" "SELECT h.value FROM headers h WHERE h.direction = 'request' AND h.name = 'x-test' AND h.value <> 'nginx' AND h.transaction_id IN (SELECT t.id $J)")" "prior"
 	expect_eq "$db: pseudo-headers of the prior-knowledge request" \
 		"$(sqlite3 "$D" "SELECT t.method, t.scheme, t.authority, t.path $J AND t.id IN (SELECT transaction_id FROM headers WHERE name = 'x-test' AND value = 'prior')")" \
 		"GET|http|127.0.0.1:$ng|/small.txt"
+	expect_eq "$db: nginx http2 prior knowledge: 256 KiB across DATA frames" \
+		"$(sqlite3 "$D" "SELECT t.stream_id, t.method, t.path, t.status, t.resp_body_bytes, t.complete, t.content_type $J AND t.id IN (SELECT transaction_id FROM headers WHERE name = 'x-test' AND value = 'nginx')")" \
+		"1|GET|/quarter.bin|200|262144|1|application/octet-stream"
 	expect_eq "$db: h2c upgrade: stream 1 is the upgraded HTTP/1.1 request, answered in HTTP/2" \
 		"$(sqlite3 "$D" "SELECT t.stream_id, t.method, t.path, t.status, t.resp_body_bytes, t.complete $J AND t.id IN (SELECT transaction_id FROM headers WHERE name = 'X-Test' AND value = 'upgrade')")" \
 		"1|GET|/small.txt|200|11|1"
