@@ -688,6 +688,52 @@ int sc_h1conn_data(struct sc_h1conn *h, int side, uint64_t ts_ns, uint64_t off, 
 	return 0;
 }
 
+/* A head cut by a gap or by the end of the stream.  What arrived is decoded as
+ * far as its complete lines go (the start line and whole header fields) and
+ * the message is kept, truncated and with headers_incomplete: a request with
+ * its method and path is worth more than a bare gap (and `replay` can say
+ * which request it skipped).  Nothing after the last complete line is used. */
+static int salvage_head(struct sc_h1conn *h, int side)
+{
+	struct side *s = &h->s[side];
+	struct sc_h1_head hd;
+	struct sc_diag d = { 0 };
+	size_t n = s->len;
+	uint8_t *tmp;
+	int r, rc, upgrade = 0;
+
+	if (s->st != S_HEAD || s->len == 0)
+		return 0;
+	while (n > 0 && s->buf[n - 1] != '\n')
+		n--;
+	if (n == 0)
+		return 0; /* not even the start line */
+	tmp = malloc(n + 2);
+	if (!tmp)
+		return -ENOMEM;
+	memcpy(tmp, s->buf, n);
+	tmp[n] = '\r';
+	tmp[n + 1] = '\n';
+	r = sc_h1_parse_head(tmp, n + 2, 0, side == SC_FROM_CLIENT, &hd, &d);
+	if (r <= 0) {
+		free(tmp);
+		return 0; /* not a head after all: the gap anomaly says enough */
+	}
+	rc = side == SC_FROM_CLIENT ? on_request_head(h, &hd, s->buf_off, s->buf_ts)
+				    : on_response_head(h, &hd, s->buf_off, s->buf_ts, &upgrade);
+	free(tmp);
+	if (rc < 0)
+		return rc;
+	if (s->cur) {
+		uint64_t *hb = side == SC_FROM_CLIENT ? &s->cur->b.tx.req_header_bytes : &s->cur->b.tx.resp_header_bytes;
+
+		*hb = *hb >= 2 ? *hb - 2 : 0; /* the CRLF added above was not on the wire */
+		s->cur->b.tx.headers_incomplete = true;
+		s->cur->b.tx.truncated = true;
+	}
+	return 0;
+}
+
 int sc_h1conn_gap(struct sc_h1conn *h, int side, uint64_t ts_ns, uint64_t off, uint64_t n)
 {
 	struct side *s = &h->s[side];
@@ -709,6 +755,9 @@ int sc_h1conn_gap(struct sc_h1conn *h, int side, uint64_t ts_ns, uint64_t off, u
 		return 0;
 	}
 	/* The framing is lost: the message in progress is cut. */
+	rc = salvage_head(h, side);
+	if (rc < 0)
+		return rc;
 	if (s->cur) {
 		struct ptx *t = s->cur;
 
@@ -779,6 +828,10 @@ int sc_h1conn_end(struct sc_h1conn *h, uint64_t ts_ns, bool closed)
 							    : "HTTP/1 response head cut by the end of the stream");
 			if (t)
 				t->b.tx.truncated = true;
+			if (rc >= 0)
+				rc = salvage_head(h, side);
+			if (rc >= 0 && side == SC_FROM_SERVER && h->s[side].cur)
+				rc = response_done(h, h->s[side].cur, ts_ns, 0);
 		} else if (s->st == S_TUNNEL && s->tunnel_bytes && !h->tunnel_noted) {
 			h->tunnel_noted = true;
 			rc = sc_convo_anomaly(h->env, h->c, SC_ANOM_UNKNOWN, -1, 0, h->s[0].tunnel_bytes + h->s[1].tunnel_bytes,
