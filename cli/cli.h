@@ -25,6 +25,14 @@ int sc_cmd_info(int argc, char **argv);
 int sc_cmd_dump(int argc, char **argv);
 int sc_cmd_record(int argc, char **argv);
 int sc_cmd_analyze(int argc, char **argv);
+int sc_cmd_export(int argc, char **argv);
+
+/* `sockcap export --pcapng OUT IN`: the .skc capture `in` (a file: it is read
+ * twice) as synthesized TCP packets in the pcapng file `out` ("-": standard
+ * output), replacing an existing `out` only with `force`.  Prints a summary
+ * on stderr (with `quiet`, only the losses); returns the exit status (0, 1
+ * when data was lost, 2). */
+int sc_cli_export_pcapng(const char *out, const char *in, bool force, bool quiet);
 
 extern const char *sc_cli_progname;
 

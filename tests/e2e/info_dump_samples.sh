@@ -1,6 +1,6 @@
 #!/bin/bash
-# sockcap info, info --json, dump and analyze (its database printed by
-# dbdump.py) on every sample of TESTLIST: stdout, stderr and the exit status
+# sockcap info, info --json, dump, analyze (its database printed by
+# dbdump.py) and export --har on every sample of TESTLIST: stdout, stderr and the exit status
 # equal the committed expected files exactly.
 . "$top_srcdir/tests/e2e/lib.sh"
 cd "$top_srcdir"
@@ -13,6 +13,7 @@ while read -r sample cmds; do
 		dump) args=(dump) ;;
 		json) args=(info --json) ;;
 		analyze) args=(analyze -q -o "$WORK/a.db") ;;
+		har) args=(export -q --har -) ;;
 		esac
 		rm -f "$WORK/a.db"
 		TZ=UTC LC_ALL=C "$SOCKCAP" "${args[@]}" "samples/$sample" >"$WORK/out" 2>"$WORK/err"
