@@ -26,6 +26,7 @@ int sc_cmd_dump(int argc, char **argv);
 int sc_cmd_record(int argc, char **argv);
 int sc_cmd_analyze(int argc, char **argv);
 int sc_cmd_export(int argc, char **argv);
+int sc_cmd_diff(int argc, char **argv);
 
 /* `sockcap export --pcapng OUT IN`: the .skc capture `in` (a file: it is read
  * twice) as synthesized TCP packets in the pcapng file `out` ("-": standard

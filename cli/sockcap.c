@@ -21,6 +21,7 @@ static const struct sc_cli_cmd commands[] = {
 	{ "record", "record socket payloads with eBPF into an .skc file (root)", sc_cmd_record },
 	{ "analyze", "decode captures into an SQLite database of connections and HTTP transactions", sc_cmd_analyze },
 	{ "export", "write a capture as HAR 1.2 (--har) or as TCP packets in pcapng for Wireshark (--pcapng)", sc_cmd_export },
+	{ "diff", "compare the HTTP transactions of two captures or databases (regression fixtures)", sc_cmd_diff },
 	{ "info", "summarize a capture (.skc, pcap, pcapng): time, processes, sockets, bytes, losses, damage", sc_cmd_info },
 	{ "dump", "print every record or TCP segment of a capture, like tcpdump -r", sc_cmd_dump },
 };
