@@ -34,6 +34,11 @@ int sc_cmd_diff(int argc, char **argv);
  * on stderr (with `quiet`, only the losses); returns the exit status (0, 1
  * when data was lost, 2). */
 int sc_cli_export_pcapng(const char *out, const char *in, bool force, bool quiet);
+int sc_cmd_replay(int argc, char **argv);
+
+/* Compare two captures or databases as `sockcap diff` does and print the
+ * differences; returns the exit status (0 equal, 1 different, 2 error). */
+int sc_cli_compare(const char *a, const char *b, const char *const *ignore, size_t nignore, bool json, bool quiet);
 
 extern const char *sc_cli_progname;
 

@@ -20,6 +20,7 @@ int sc_cmd_record(int argc, char **argv)
 static const struct sc_cli_cmd commands[] = {
 	{ "record", "record socket payloads with eBPF into an .skc file (root)", sc_cmd_record },
 	{ "analyze", "decode captures into an SQLite database of connections and HTTP transactions", sc_cmd_analyze },
+	{ "replay", "resend a capture's requests to a target, record the replay and compare", sc_cmd_replay },
 	{ "export", "write a capture as HAR 1.2 (--har) or as TCP packets in pcapng for Wireshark (--pcapng)", sc_cmd_export },
 	{ "diff", "compare the HTTP transactions of two captures or databases (regression fixtures)", sc_cmd_diff },
 	{ "info", "summarize a capture (.skc, pcap, pcapng): time, processes, sockets, bytes, losses, damage", sc_cmd_info },

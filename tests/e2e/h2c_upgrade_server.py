@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """An HTTP/1.1 server that upgrades to h2c (RFC 7540 §3.2), for the tests.
 
-usage: h2c_upgrade_server.py PORT
+usage: h2c_upgrade_server.py PORT [DIR]
 
 nginx and nghttpd speak h2c only with prior knowledge; this one answers an
 "Upgrade: h2c" request with 101 and then the response on HTTP/2 stream 1
-(Debian's python3-h2 does the framing).  Every path returns "small file\n".
+(Debian's python3-h2 does the framing).  Without DIR every path returns
+"small file\n"; with DIR, the file of that name in DIR, or 404.
 """
+import os
 import socket
 import sys
 import threading
@@ -36,8 +38,16 @@ def serve(c):
     c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
     conn.initiate_upgrade_connection(fields.get(b"http2-settings"))
-    conn.send_headers(1, [(":status", "200"), ("content-type", "text/plain"), ("content-length", str(len(BODY)))])
-    conn.send_data(1, BODY, end_stream=True)
+    status, body = "200", BODY
+    if ROOT is not None:
+        name = os.path.basename(head.split(b" ")[1].split(b"?")[0].decode())
+        try:
+            with open(os.path.join(ROOT, name), "rb") as f:
+                body = f.read()
+        except OSError:
+            status, body = "404", b"not found\n"
+    conn.send_headers(1, [(":status", status), ("content-type", "text/plain"), ("content-length", str(len(body)))])
+    conn.send_data(1, body, end_stream=True)
     c.sendall(conn.data_to_send())
     data = rest
     while True:
@@ -52,6 +62,7 @@ def serve(c):
             return
 
 
+ROOT = sys.argv[2] if len(sys.argv) > 2 else None
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1])))
