@@ -23,6 +23,7 @@
  * (analyze/hpack.h) and fields it cannot resolve become header rows with
  * SC_HDR_NAME_UNKNOWN / SC_HDR_VALUE_UNKNOWN and tx.headers_incomplete.
  */
+#include "analyze/codec.h"
 #include "analyze/h2conn.h"
 
 #include <errno.h>
@@ -552,16 +553,6 @@ static void grpc_feed(struct sc_h2conn *h, struct h2s *st, int side, const uint8
 	}
 }
 
-static int hexval(uint8_t ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch |= 0x20;
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 /* Percent-decoding of grpc-message (gRPC over HTTP/2: "Percent-Encoded",
  * RFC 3986 §2.1); a '%' not followed by two hex digits is kept as it is, as
  * the gRPC spec asks decoders to do.  The header row keeps the wire form. */
@@ -575,8 +566,8 @@ static void grpc_message_set(struct h2s *st, struct sc_view v)
 		return;
 	}
 	for (size_t i = 0; i < v.len; i++) {
-		int hi = i + 2 < v.len && v.p[i] == '%' ? hexval(v.p[i + 1]) : -1;
-		int lo = hi >= 0 ? hexval(v.p[i + 2]) : -1;
+		int hi = i + 2 < v.len && v.p[i] == '%' ? sc_hexval(v.p[i + 1]) : -1;
+		int lo = hi >= 0 ? sc_hexval(v.p[i + 2]) : -1;
 
 		if (lo >= 0) {
 			buf[n++] = (uint8_t)(hi << 4 | lo);
@@ -2523,51 +2514,6 @@ static void gap_in(struct sc_h2conn *h, int side, uint64_t off, uint64_t n)
 
 /* ---- h2c upgrade ---------------------------------------------------------------------- */
 
-static int b64url_val(uint8_t ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '-' || ch == '+')
-		return 62;
-	if (ch == '_' || ch == '/')
-		return 63;
-	return -1;
-}
-
-/* HTTP2-Settings (RFC 7540 §3.2.1): the SETTINGS payload in base64url
- * (RFC 4648 §5) without padding; '=' padding and the standard alphabet are
- * tolerated.  Returns the decoded length, or -1. */
-static long b64url_decode(struct sc_view in, uint8_t *out, size_t cap)
-{
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t n = 0, len = in.len;
-
-	while (len && in.p[len - 1] == '=')
-		len--;
-	for (size_t i = 0; i < len; i++) {
-		int v = b64url_val(in.p[i]);
-
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n == cap)
-				return -1;
-			out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	if (bits >= 6 || (acc & ((1u << bits) - 1)))
-		return -1; /* a lone 6-bit group, or non-zero bits left over */
-	return (long)n;
-}
-
 #define UPGRADE_SETTINGS_MAX 4096u
 
 static void upgrade_settings(struct sc_h2conn *h, const struct sc_h2_upgrade *up)
@@ -2578,7 +2524,7 @@ static void upgrade_settings(struct sc_h2conn *h, const struct sc_h2_upgrade *up
 
 	if (!up->settings.p)
 		return;
-	n = b64url_decode(up->settings, buf, sizeof(buf));
+	n = sc_b64url_decode(up->settings.p, up->settings.len, buf, sizeof(buf));
 	if (n < 0 || n % 6) {
 		anomaly(h, SC_ANOM_PARSE, SC_FROM_CLIENT, up->req_offset, 0, 1,
 			"HTTP/2 upgrade at offset %llu: HTTP2-Settings is not a base64url SETTINGS payload (RFC 7540 "

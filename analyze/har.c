@@ -1,6 +1,7 @@
 /* har.c - HAR 1.2 export of a sockcap database (contract and choices in har.h). */
 #include "config.h"
 
+#include "analyze/codec.h"
 #include "analyze/har.h"
 
 #include <assert.h>
@@ -740,17 +741,6 @@ static void buf_uri(struct buf *b, struct bytes s)
 	}
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode `s` with '+' as a space (application/x-www-form-urlencoded)
  * into `dst` (room for s.len bytes).  Returns the decoded length, or -1 when
  * an escape is malformed or the result is not UTF-8. */
@@ -764,9 +754,9 @@ static long form_decode(struct bytes s, uint8_t *dst)
 		if (c == '+') {
 			c = ' ';
 		} else if (c == '%') {
-			if (s.len - i < 3 || hexval(s.p[i + 1]) < 0 || hexval(s.p[i + 2]) < 0)
+			if (s.len - i < 3 || sc_hexval(s.p[i + 1]) < 0 || sc_hexval(s.p[i + 2]) < 0)
 				return -1;
-			c = (uint8_t)(hexval(s.p[i + 1]) << 4 | hexval(s.p[i + 2]));
+			c = (uint8_t)(sc_hexval(s.p[i + 1]) << 4 | sc_hexval(s.p[i + 2]));
 			i += 2;
 		}
 		dst[o++] = c;

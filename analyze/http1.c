@@ -14,6 +14,7 @@
  * only run on a complete head (header fields, framing fields) run in the same
  * order in every call, after the start line and the head cap.
  */
+#include "analyze/codec.h"
 #include "analyze/http1.h"
 
 #include <limits.h>
@@ -48,17 +49,6 @@ static bool is_field_char(uint8_t c)
 static bool is_ows(uint8_t c)
 {
 	return c == ' ' || c == '\t';
-}
-
-static int hex_val(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static uint8_t lower(uint8_t c)
@@ -837,7 +827,7 @@ static int chunk_line_byte(struct sc_h1_body *b, uint8_t c, uint64_t off, struct
 	}
 	switch (b->st.state) {
 	case ST_SIZE:
-		v = hex_val(c);
+		v = sc_hexval(c);
 		if (v >= 0) {
 			if (b->st.ndigits == SC_H1_MAX_CHUNK_DIGITS) {
 				sc_diag_set(diag, SC_ETOOBIG, off,

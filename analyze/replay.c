@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analyze/codec.h"
 #include "analyze/http1.h"
 #include "analyze/load.h"
 #include "analyze/replay.h"
@@ -396,43 +397,6 @@ static uint64_t stream_end(const struct rconn *k)
 	return end;
 }
 
-/* base64url without padding (RFC 7540 §3.2.1's HTTP2-Settings). */
-static size_t b64url_decode(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int v;
-		uint8_t ch = in[i];
-
-		if (ch >= 'A' && ch <= 'Z')
-			v = ch - 'A';
-		else if (ch >= 'a' && ch <= 'z')
-			v = ch - 'a' + 26;
-		else if (ch >= '0' && ch <= '9')
-			v = ch - '0' + 52;
-		else if (ch == '-' || ch == '+')
-			v = 62;
-		else if (ch == '_' || ch == '/')
-			v = 63;
-		else if (ch == '=')
-			break;
-		else
-			return 0;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o == cap)
-				return 0;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return o;
-}
-
 static const uint8_t h2_preface[24] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /* Turn each connection's bytes into the requests of the plan. */
@@ -454,11 +418,15 @@ static int build_requests(struct sc_replay *r)
 			if (sc_h1_parse_head(k->client, end, 0, true, &hd, &d) > 0) {
 				k->upgrade_raw = k->client;
 				k->upgrade_len = end;
-				for (size_t h = 0; h < hd.nheaders; h++)
-					if (hd.headers[h].name.len == 14 &&
-					    strncasecmp((const char *)hd.headers[h].name.p, "http2-settings", 14) == 0)
-						k->settings_len = b64url_decode(hd.headers[h].value.p, hd.headers[h].value.len,
-										k->settings, sizeof(k->settings));
+				for (size_t h = 0; h < hd.nheaders; h++) {
+					const struct sc_view *nm = &hd.headers[h].name, *v = &hd.headers[h].value;
+					long n;
+
+					if (nm->len != 14 || strncasecmp((const char *)nm->p, "http2-settings", 14) != 0)
+						continue;
+					n = sc_b64url_decode(v->p, v->len, k->settings, sizeof(k->settings));
+					k->settings_len = n > 0 ? (size_t)n : 0;
+				}
 			}
 		}
 		for (size_t j = 0; j < k->nreqs; j++) {
