@@ -5,12 +5,17 @@
  * compare the whole log, so the exact callback sequence is asserted.  The
  * recorder also checks on every call that each side's offsets are contiguous
  * and that nothing follows a close.  The last tests feed every order of a set
- * of segments and a large randomly reordered and duplicated stream.
+ * of segments and a large randomly reordered and duplicated stream.  Every
+ * payload is handed over from a copy that ends right before a PROT_NONE page,
+ * so that a read past a segment's bytes faults.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "analyze/tcp_reasm.h"
 
@@ -209,6 +214,29 @@ static void t_fini(struct t *t)
 	free(t->rec.log);
 }
 
+/* ---- Guard page ---------------------------------------------------------------- */
+
+#define GUARD_CAP (1u << 20) /* the largest payload a test hands over */
+
+/* p[0..len) copied so that it ends right before a PROT_NONE page.  The copy
+ * lives until the next call: the reassembler must not keep the pointer. */
+static const uint8_t *guarded(const void *p, uint32_t len)
+{
+	static uint8_t *end;
+
+	if (!end) {
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		uint8_t *map = mmap(NULL, GUARD_CAP + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		cr_assert(map != MAP_FAILED);
+		end = map + GUARD_CAP;
+		cr_assert_eq(mprotect(end, page, PROT_NONE), 0);
+	}
+	cr_assert(len <= GUARD_CAP, "payload of %u bytes is larger than the guarded buffer", len);
+	memcpy(end - len, p, len);
+	return end - len;
+}
+
 /* A segment from the client (from_server 0) or the server, `len` bytes
  * present of `wire_len`. */
 static int t_segx(struct t *t, int from_server, uint32_t seq, uint32_t ack, uint8_t flags, const void *p,
@@ -235,7 +263,7 @@ static int t_segx(struct t *t, int from_server, uint32_t seq, uint32_t ack, uint
 	seg.ack = ack;
 	seg.flags = flags;
 	seg.window = 65535;
-	seg.payload = p;
+	seg.payload = p && len ? guarded(p, len) : p;
 	seg.len = len;
 	seg.wire_len = wire_len;
 	return sc_tcp_reasm_segment(t->r, &seg);
