@@ -1720,6 +1720,74 @@ out:
 	return rc;
 }
 
+/* An unmatched transaction of B by its key, for sorting. */
+struct kidx {
+	uint64_t key;
+	size_t j;
+};
+
+static int by_key(const void *x, const void *y)
+{
+	const struct kidx *a = x, *b = y;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return a->j < b->j ? -1 : a->j > b->j; /* then capture order */
+}
+
+/* Work bound of pair_by_key(): keys shared by many transactions of one pair
+ * of connections are scanned again for each; past it the rest stays
+ * unmatched and the result says approximate. */
+#define KEY_SCAN_BUDGET 50000000u
+
+/* Pair every unmatched transaction of A, in capture order, with the earliest
+ * unmatched one of B with the same key, outside the pair of connections
+ * already aligned against each other (where order counted). */
+static int pair_by_key(struct run *r, const size_t *cpa, size_t *ga, size_t *gb)
+{
+	struct kidx *kb = malloc((r->b.n_tx + 1) * sizeof(*kb));
+	uint64_t budget = KEY_SCAN_BUDGET;
+	size_t nb = 0;
+
+	if (!kb)
+		return -ENOMEM;
+	for (size_t j = 0; j < r->b.n_tx; j++)
+		if (gb[j] == NONE)
+			kb[nb++] = (struct kidx){ r->b.tx[j].key, j };
+	qsort(kb, nb, sizeof(*kb), by_key);
+	for (size_t i = 0; i < r->a.n_tx && nb; i++) {
+		const struct tx *x = &r->a.tx[i];
+		size_t lo = 0, hi = nb;
+
+		if (ga[i] != NONE)
+			continue;
+		while (lo < hi) { /* the first of x's key */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (kb[mid].key < x->key)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t k = lo; k < nb && kb[k].key == x->key; k++) {
+			const struct tx *y = &r->b.tx[kb[k].j];
+
+			if (budget-- == 0) {
+				r->res->approximate = true;
+				free(kb);
+				return 0;
+			}
+			if (gb[kb[k].j] != NONE || cpa[x->conn] == y->conn || !key_eq(x, y))
+				continue;
+			ga[i] = kb[k].j;
+			gb[kb[k].j] = i;
+			break;
+		}
+	}
+	free(kb);
+	return 0;
+}
+
 struct cand {
 	size_t i, j, common, total;
 };
@@ -1887,6 +1955,11 @@ static int match(struct run *r, size_t *ga, size_t *gb)
 			ib[lb++] = j;
 	if (la && lb)
 		rc = align_tx(r, ia, la, ib, lb, &LIM_TX, cpa, ga, gb);
+	/* 5: across connections, order says little (a replay runs recorded
+	 * connections at once): what still has a partner of its key elsewhere
+	 * gets the earliest one. */
+	if (rc >= 0)
+		rc = pair_by_key(r, cpa, ga, gb);
 out:
 	free(sa);
 	free(sb);

@@ -35,7 +35,12 @@
  *   4. Transactions still unmatched on both sides are aligned once more, all
  *      of them in capture order, so that a request that moved to another
  *      connection (a closed keep-alive connection, a reordered parallel one)
- *      is still compared rather than reported removed and added.  Two
+ *      is still compared rather than reported removed and added.
+ *   5. Order across connections says little (a replay runs the recorded
+ *      connections at once, and they interleave differently): what is still
+ *      unmatched is paired with the earliest unmatched transaction of the
+ *      same key on the other side, except within two connections aligned
+ *      against each other in step 3, where order counted.  Two
  *      transactions of connections already paired with each other are not
  *      matched here: within a connection, order counts (a swapped pair of
  *      requests is one removed and one added).

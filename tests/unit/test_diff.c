@@ -476,6 +476,28 @@ Test(diff, parallel_connections_opened_in_the_other_order)
 	expect_diff(base("Mon"), b, "6 equal, 0 changed, 0 added, 0 removed, 0 limited\n");
 }
 
+Test(diff, one_request_connections_run_concurrently_match_in_any_order)
+{
+	struct sc_db *a = db_new(), *b = db_new();
+	static const char *const pa[] = { "/index", "/b", "/a", "/c", "/gone", "/post" };
+	static const char *const pb[] = { "/a", "/c", "/b", "/index", "/post", "/gone" };
+
+	/* A replay of six HTTP/1.0 connections: opened at once, in another
+	 * order.  Myers over the connections keeps only an ordered subset;
+	 * the rest must still find their partners. */
+	sql(a, "INSERT INTO captures (id, path, format) VALUES (1, 'a', 'pcap')");
+	sql(b, "INSERT INTO captures (id, path, format) VALUES (1, 'b', 'pcap')");
+	for (int i = 0; i < 6; i++) {
+		conn(a, i + 1, "network", 40000 + i, 80, 10 + i);
+		conn(b, i + 1, "network", 41000 + i, 80, 10 + i);
+		tx(a, i + 1, i + 1, -1, "GET", pa[i], 200, 11 + i);
+		tx(b, i + 1, i + 1, -1, "GET", pb[i], strcmp(pb[i], "/gone") ? 200 : 404, 11 + i);
+	}
+	expect_diff(a, b,
+		    "changed GET /gone A5#1 B6#1 status 200 -> 404\n"
+		    "5 equal, 1 changed, 0 added, 0 removed, 0 limited\n");
+}
+
 Test(diff, server_side_counts_when_no_client_mirrors_it)
 {
 	struct sc_db *a = db_new(), *b = db_new();
