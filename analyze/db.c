@@ -124,10 +124,6 @@ struct sc_db *sc_db_open(const char *path, struct sc_diag *diag)
 		sc_diag_set(diag, -ENOMEM, 0, "out of memory");
 		return NULL;
 	}
-	/* SQLite's memory statistics take a global mutex on every allocation;
-	 * nothing here reads them (measured: 5% of a load).  Only possible
-	 * before SQLite initialises, so later calls fail, harmlessly. */
-	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		sc_diag_set(diag, -EIO, 0, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");

@@ -1,7 +1,7 @@
 /* cmd_export.c - `sockcap export`: a capture or a database in other formats.
  *
  * --har writes HAR 1.2 (analyze/har.h); --pcapng is parsed here and handed
- * to sc_cli_export_pcapng() (cli/export_pcapng.c).
+ * to sc_cli_export_pcapng() (cli/cmd_export_pcapng.c).
  */
 #include "config.h"
 

@@ -1,4 +1,4 @@
-/* export_pcapng.c - `sockcap export --pcapng OUT INPUT.skc`: an .skc capture as
+/* cmd_export_pcapng.c - `sockcap export --pcapng OUT INPUT.skc`: an .skc capture as
  * synthesized TCP packets for Wireshark and tshark (analyze/export_pcapng.h). */
 #include "config.h"
 
