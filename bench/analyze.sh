@@ -3,7 +3,8 @@
 #
 # Fixtures: h2load against nginx on 127.0.0.1 (HTTP/1.1 with --h1, and h2c),
 # 1 KiB and 64 KiB bodies, captured by tcpdump (retried until it drops no
-# packet).  Then, on each fixture, `sockcap analyze` (SQLite load included)
+# packet).  Then, on each fixture, `sockcap analyze` (SQLite load included,
+# bodies stored up to the default 1 MiB, and with --max-body 0)
 # and tshark decoding HTTP (`-Y http` / `-d tcp.port==P,http2 -Y http2`, fields
 # output) are timed in the same run: wall time, transactions/s, input MB/s,
 # peak RSS, and the ratio.  Also counts the transactions each tool found
@@ -23,6 +24,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${H1_PORT:=18280}"
 : "${H2_PORT:=18281}"
 : "${TSHARK:=1}"   # 0: skip tshark (it is slow)
+: "${NOBODIES:=1}" # 1: also time sockcap with --max-body 0 (bodies counted, not stored)
 
 [ "$(id -u)" -eq 0 ] || { echo "bench/analyze.sh: run as root (tcpdump)" >&2; exit 2; }
 [ -x "$SOCKCAP" ] || { echo "bench/analyze.sh: no $SOCKCAP; run scripts/setup first" >&2; exit 2; }
@@ -125,6 +127,14 @@ while IFS=$'\t' read -r proto size n f h2ok; do
 		tx=$(sqlite3 "$WORK/out/a.db" "SELECT count(*) FROM transactions WHERE complete")
 		printf '%s\t%s\t%s\t%s\tsockcap\t%s\t%s\t%s\t%s\n' "$proto" "$size" "$n" "$mb" "$run" "$wall" "$rss" "$tx" >>"$RES"
 		log "$proto/$size sockcap r$run: ${wall}s, ${rss} KiB, $tx complete transactions (h2load: $h2ok)"
+		if [ "$NOBODIES" = 1 ]; then
+			rm -f "$WORK/out/a.db"
+			read -r wall rss <<<"$(timed /dev/null "$SOCKCAP" analyze -q --max-body 0 -o "$WORK/out/a.db" "$f")"
+			tx=$(sqlite3 "$WORK/out/a.db" "SELECT count(*) FROM transactions WHERE complete")
+			printf '%s\t%s\t%s\t%s\tsockcap --max-body 0\t%s\t%s\t%s\t%s\n' "$proto" "$size" "$n" "$mb" "$run" "$wall" \
+				"$rss" "$tx" >>"$RES"
+			log "$proto/$size sockcap --max-body 0 r$run: ${wall}s, ${rss} KiB, $tx complete transactions"
+		fi
 		[ "$TSHARK" = 1 ] || continue
 		if [ "$proto" = h1 ]; then
 			read -r wall rss <<<"$(timed "$WORK/out/tshark.txt" tshark -n -r "$f" -Y http.response \
@@ -158,6 +168,6 @@ for (p, s, n, mb), tools in cells.items():
         w = med[t]
         tx = int(rs[-1]["tx"])
         rss = statistics.median(int(x["rss_kib"]) for x in rs) / 1024
-        up = "%.1fx" % (med["tshark"] / w) if t == "sockcap" and "tshark" in med else ""
+        up = "%.1fx" % (med["tshark"] / w) if t.startswith("sockcap") and "tshark" in med else ""
         print(f"| {p} {s} x{n} | {mb} | {t} | {w:.2f} | {tx / w:,.0f} | {float(mb) / w:,.1f} | {rss:,.0f} | {tx} | {h2ok.get((p, s), '?')} | {up} |")
 PY
