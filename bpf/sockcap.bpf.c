@@ -675,8 +675,10 @@ __noinline int sc_on_exit(long ret)
 	switch (a.kind) {
 	case K_CONNECT:
 		if (ret == 0 || ret == -SC_EINPROGRESS) {
-			note_process(tk);
-			sock_state((struct sock *)a.sk, a.inode, SC_BPF_HOW_CONNECT, a.fd);
+			st = sock_state((struct sock *)a.sk, a.inode, SC_BPF_HOW_CONNECT, a.fd);
+			/* Named only when one of its sockets passes the filters. */
+			if (st && !(st->flags & SC_SOCK_IGNORED))
+				note_process(tk);
 		}
 		return 0;
 	case K_ACCEPT: {
@@ -687,8 +689,9 @@ __noinline int sc_on_exit(long ret)
 			return 0;
 		nsk = fd_sock((int)ret, &inode);
 		if (nsk) {
-			note_process(tk);
-			sock_state(nsk, inode, SC_BPF_HOW_ACCEPT, (int)ret);
+			st = sock_state(nsk, inode, SC_BPF_HOW_ACCEPT, (int)ret);
+			if (st && !(st->flags & SC_SOCK_IGNORED))
+				note_process(tk);
 		}
 		return 0;
 	}

@@ -22,6 +22,9 @@ stop_recorder
 expect_eq "--port: only connections to port $pa" \
 	"$(info_json "$WORK/port.skc" "sorted(set(s['remote'].rsplit(':', 1)[1] if s['how'] == 'connect' else s['local'].rsplit(':', 1)[1] for s in j['sockets']))")" "['$pa']"
 expect_eq "--port: both ends of the one connection" "$(info_json "$WORK/port.skc" 'len(j["sockets"])')" 2
+expect_eq "--port: only the processes of that connection are named" \
+	"$(info_json "$WORK/port.skc" 'sorted(p["pid"] for p in j["processes"]) == sorted(set(s["pid"] for s in j["sockets"]))')" \
+	True
 
 start_recorder "$WORK/pid.skc" -p "$PB" || finish
 curl -s -o /dev/null "http://127.0.0.1:$pa/"
