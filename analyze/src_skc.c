@@ -67,6 +67,23 @@ static int deliver(struct src *s, struct ssock *k, int dir, const struct piece *
 	return s->ops->gap(s->ops->ctx, k->st, dir == 0, ts, p->off, p->len);
 }
 
+/* Deliver the part of `p` (which starts at or before d->next) not delivered
+ * yet, and move d->next past it. */
+static int deliver_new(struct src *s, struct ssock *k, int dir, struct piece p)
+{
+	struct sdir *d = &k->d[dir];
+	uint64_t skip = d->next - p.off;
+	int rc;
+
+	p.off += skip;
+	p.len -= skip;
+	if (p.data)
+		p.data += skip;
+	rc = deliver(s, k, dir, &p);
+	d->next = p.off + p.len;
+	return rc;
+}
+
 /* Deliver waiting pieces that have become contiguous. */
 static int drain(struct src *s, struct ssock *k, int dir)
 {
@@ -75,19 +92,8 @@ static int drain(struct src *s, struct ssock *k, int dir)
 	int rc = 0;
 
 	while (i < d->npend && d->pend[i].off <= d->next && rc >= 0) {
-		struct piece p = d->pend[i];
-
-		if (p.off + p.len > d->next) {
-			/* Trim what was already delivered. */
-			uint64_t skip = d->next - p.off;
-
-			p.off += skip;
-			p.len -= skip;
-			if (p.data)
-				p.data += skip;
-			rc = deliver(s, k, dir, &p);
-			d->next = p.off + p.len;
-		}
+		if (d->pend[i].off + d->pend[i].len > d->next)
+			rc = deliver_new(s, k, dir, d->pend[i]);
 		free(d->pend[i].data);
 		d->pend_bytes -= d->pend[i].len;
 		i++;
@@ -127,14 +133,7 @@ static int push(struct src *s, struct ssock *k, int dir, uint64_t off, uint64_t 
 	if (off + len <= d->next)
 		return 0; /* already delivered: a duplicate */
 	if (off <= d->next) {
-		uint64_t skip = d->next - off;
-
-		p.off += skip;
-		p.len -= skip;
-		if (p.data)
-			p.data += skip;
-		rc = deliver(s, k, dir, &p);
-		d->next = p.off + p.len;
+		rc = deliver_new(s, k, dir, p);
 		return rc < 0 ? rc : drain(s, k, dir);
 	}
 	/* Ahead of the stream: wait for the bytes before it. */
