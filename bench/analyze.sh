@@ -15,6 +15,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 : "${SOCKCAP:=$top/build/cli/sockcap}"
 : "${WORK:=/var/tmp/sockcap-bench/analyze}"
 : "${N_TX:=100000}"
@@ -35,28 +36,7 @@ mkdir -p "$WORK/www" "$WORK/logs" "$WORK/tmp" "$WORK/out"
 RES=$WORK/results.tsv
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
-[ -s "$WORK/www/1k" ] || head -c 1024 /dev/urandom >"$WORK/www/1k"
-[ -s "$WORK/www/64k" ] || head -c 65536 /dev/urandom >"$WORK/www/64k"
-cat >"$WORK/nginx.conf" <<EOF
-user root;
-worker_processes 2;
-pid $WORK/nginx.pid;
-error_log $WORK/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	sendfile off;
-	keepalive_requests 100000000;
-	default_type application/octet-stream;
-	client_body_temp_path $WORK/tmp/body;
-	proxy_temp_path $WORK/tmp/proxy;
-	fastcgi_temp_path $WORK/tmp/fastcgi;
-	uwsgi_temp_path $WORK/tmp/uwsgi;
-	scgi_temp_path $WORK/tmp/scgi;
-	server { listen 127.0.0.1:$H1_PORT; root $WORK/www; }
-	server { listen 127.0.0.1:$H2_PORT http2; root $WORK/www; }
-}
-EOF
+bench_nginx "$WORK" 2 "$H1_PORT" "$H2_PORT"
 NGINX_MASTER=
 cleanup() { [ -n "$NGINX_MASTER" ] && kill -QUIT "$NGINX_MASTER" 2>/dev/null; }
 trap cleanup EXIT

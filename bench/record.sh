@@ -21,6 +21,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 : "${SOCKCAP:=$top/build/cli/sockcap}"
 : "${WORK:=/var/tmp/sockcap-bench/record}"
 : "${RUNS:=3}"
@@ -45,29 +46,7 @@ RES=$WORK/results.tsv
 CLK_TCK=$(getconf CLK_TCK)
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
-head -c 1024 /dev/urandom >"$WORK/www/1k"
-head -c 65536 /dev/urandom >"$WORK/www/64k"
-cat >"$WORK/nginx.conf" <<EOF
-user root;
-worker_processes $NGINX_WORKERS;
-pid $WORK/nginx.pid;
-error_log $WORK/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	sendfile off;
-	tcp_nodelay on;
-	keepalive_requests 100000000;
-	default_type application/octet-stream;
-	client_body_temp_path $WORK/tmp/body;
-	proxy_temp_path $WORK/tmp/proxy;
-	fastcgi_temp_path $WORK/tmp/fastcgi;
-	uwsgi_temp_path $WORK/tmp/uwsgi;
-	scgi_temp_path $WORK/tmp/scgi;
-	server { listen 127.0.0.1:$H1_PORT; root $WORK/www; }
-	server { listen 127.0.0.1:$H2_PORT http2; root $WORK/www; }
-}
-EOF
+bench_nginx "$WORK" "$NGINX_WORKERS" "$H1_PORT" "$H2_PORT"
 nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/logs/error.log" || exit 2
 for i in $(seq 50); do [ -s "$WORK/nginx.pid" ] && break; sleep 0.1; done
 NGINX_MASTER=$(cat "$WORK/nginx.pid")
