@@ -47,8 +47,7 @@ static const char *const stmt_sql[ST_MAX] = {
 		  "grpc_resp_msg_bytes, grpc_compressed_msgs, req_offset, resp_offset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
 		  "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, "
 		  "?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40)",
-	[ST_HDR] = "INSERT INTO headers (transaction_id, direction, idx, name, value, is_trailer, never_indexed, "
-		   "hpack_unknown) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_HDR] = "INSERT INTO header_blocks (transaction_id, request, response) VALUES (?1, ?2, ?3)",
 	[ST_BODY] = "INSERT INTO bodies (transaction_id, direction, data, length, truncated) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_ANOM] = "INSERT INTO anomalies (id, capture_id, connection_id, direction, stream_id, kind, stream_offset, "
 		    "length, ts_ns, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -62,6 +61,8 @@ struct sc_db {
 	uint64_t next_conn, next_tx, next_anom;
 	uint64_t max_body;
 	bool in_txn;
+	char *json;           /* header blocks of the transaction being written */
+	size_t json_len, json_cap;
 };
 
 static int db_err(struct sc_db *db, struct sc_diag *diag, const char *what)
@@ -213,6 +214,7 @@ void sc_db_close(struct sc_db *db)
 	if (db->in_txn)
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(db->h);
+	free(db->json);
 	free(db);
 }
 
@@ -310,33 +312,123 @@ static int on_conn_end(void *ctx, const struct sc_conn *c)
 	return step(db, s, "insert connection");
 }
 
-static int insert_headers(struct sc_db *db, uint64_t txid, const char *dir, const struct sc_hdr_list *l)
+static int json_reserve(struct sc_db *db, size_t more)
 {
-	sqlite3_stmt *s = db->st[ST_HDR];
+	size_t cap = db->json_cap ? db->json_cap : 4096;
+	char *p;
 
+	if (more <= db->json_cap - db->json_len)
+		return 0;
+	if (more > SIZE_MAX / 2 - db->json_len)
+		return -ENOMEM;
+	while (cap - db->json_len < more)
+		cap *= 2;
+	p = realloc(db->json, cap);
+	if (!p)
+		return -ENOMEM;
+	db->json = p;
+	db->json_cap = cap;
+	return 0;
+}
+
+/* A JSON string holding the bytes of `v`: quote, backslash and control
+ * characters escaped, every other byte as is (SQLite's JSON functions give
+ * back bytes that are not UTF-8 unchanged). */
+static void json_str(struct sc_db *db, struct sc_view v)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o = db->json + db->json_len;
+
+	*o++ = '"';
+	for (size_t i = 0; i < v.len; i++) {
+		uint8_t c = v.p[i];
+
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c < 0x20) {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[c >> 4];
+			o[5] = hex[c & 15];
+			o += 6;
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	*o++ = '"';
+	db->json_len = (size_t)(o - db->json);
+}
+
+/* Append the JSON array of one message's fields to db->json. */
+static int json_headers(struct sc_db *db, const struct sc_hdr_list *l)
+{
+	int rc = json_reserve(db, 1);
+
+	if (rc < 0)
+		return rc;
+	db->json[db->json_len++] = '[';
 	for (size_t i = 0; i < l->n; i++) {
 		const struct sc_hdr *h = &l->v[i];
-		int rc;
 
-		bind_u64(s, 1, txid);
-		bind_str(s, 2, dir);
-		bind_u64(s, 3, i);
-		if (h->flags & SC_HDR_NAME_UNKNOWN)
-			sqlite3_bind_null(s, 4);
-		else
-			bind_view(s, 4, h->name);
-		if (h->flags & SC_HDR_VALUE_UNKNOWN)
-			sqlite3_bind_null(s, 5);
-		else
-			bind_view(s, 5, h->value);
-		sqlite3_bind_int(s, 6, !!(h->flags & SC_HDR_TRAILER));
-		sqlite3_bind_int(s, 7, !!(h->flags & SC_HDR_NEVER_INDEXED));
-		sqlite3_bind_int(s, 8, !!(h->flags & (SC_HDR_NAME_UNKNOWN | SC_HDR_VALUE_UNKNOWN)));
-		rc = step(db, s, "insert header");
+		/* Worst case: every byte escaped to 6, plus punctuation and flags. */
+		if (h->name.len > SIZE_MAX / 8 || h->value.len > SIZE_MAX / 8)
+			return -ENOMEM;
+		rc = json_reserve(db, 6 * (h->name.len + h->value.len) + 32);
 		if (rc < 0)
 			return rc;
+		if (i)
+			db->json[db->json_len++] = ',';
+		db->json[db->json_len++] = '[';
+		if (h->flags & SC_HDR_NAME_UNKNOWN) {
+			memcpy(db->json + db->json_len, "null", 4);
+			db->json_len += 4;
+		} else {
+			json_str(db, h->name);
+		}
+		db->json[db->json_len++] = ',';
+		if (h->flags & SC_HDR_VALUE_UNKNOWN) {
+			memcpy(db->json + db->json_len, "null", 4);
+			db->json_len += 4;
+		} else {
+			json_str(db, h->value);
+		}
+		if (h->flags)
+			db->json_len += (size_t)sprintf(db->json + db->json_len, ",%u", (unsigned)h->flags);
+		db->json[db->json_len++] = ']';
 	}
+	rc = json_reserve(db, 1);
+	if (rc < 0)
+		return rc;
+	db->json[db->json_len++] = ']';
 	return 0;
+}
+
+/* Both messages' fields in one header_blocks row (see schema.sql). */
+static int insert_headers(struct sc_db *db, uint64_t txid, const struct sc_hdr_list *req,
+			  const struct sc_hdr_list *resp)
+{
+	sqlite3_stmt *s = db->st[ST_HDR];
+	size_t req_len = 0;
+	int rc = 0;
+
+	if (!req->n && !resp->n)
+		return 0;
+	db->json_len = 0;
+	if (req->n) {
+		rc = json_headers(db, req);
+		req_len = db->json_len;
+	}
+	if (!rc && resp->n)
+		rc = json_headers(db, resp);
+	if (rc < 0) {
+		sc_diag_set(db->diag, rc, 0, "header fields of transaction %" PRIu64 ": out of memory", txid);
+		return rc;
+	}
+	/* Bound only now: the buffer may have moved while the response was added. */
+	bind_u64(s, 1, txid);
+	bind_text(s, 2, req->n ? db->json : NULL, req_len);
+	bind_text(s, 3, resp->n ? db->json + req_len : NULL, db->json_len - req_len);
+	return step(db, s, "insert header fields");
 }
 
 static int insert_body(struct sc_db *db, uint64_t txid, const char *dir, struct sc_view b, uint64_t len, bool cut)
@@ -426,9 +518,7 @@ static int on_tx(void *ctx, const struct sc_tx *t)
 		bind_u64(s, 40, t->resp_offset);
 	rc = step(db, s, "insert transaction");
 	if (!rc)
-		rc = insert_headers(db, id, "request", &t->req_hdrs);
-	if (!rc)
-		rc = insert_headers(db, id, "response", &t->resp_hdrs);
+		rc = insert_headers(db, id, &t->req_hdrs, &t->resp_hdrs);
 	if (!rc)
 		rc = insert_body(db, id, "request", t->req_body, t->req_body_bytes, t->req_body_cut);
 	if (!rc)
@@ -475,7 +565,7 @@ static int on_process(void *ctx, const struct sc_process *p)
 static int delete_capture(struct sc_db *db, int64_t id, struct sc_diag *diag)
 {
 	static const char *const del[] = {
-		"DELETE FROM headers WHERE transaction_id IN (SELECT id FROM transactions WHERE capture_id = ?1)",
+		"DELETE FROM header_blocks WHERE transaction_id IN (SELECT id FROM transactions WHERE capture_id = ?1)",
 		"DELETE FROM bodies WHERE transaction_id IN (SELECT id FROM transactions WHERE capture_id = ?1)",
 		"DELETE FROM transactions WHERE capture_id = ?1",
 		"DELETE FROM anomalies WHERE capture_id = ?1",

@@ -15,7 +15,7 @@
 #include "analyze/model.h"
 #include "formats/sc_err.h"
 
-#define SC_DB_SCHEMA_VERSION 1
+#define SC_DB_SCHEMA_VERSION 2
 
 /* The schema, generated from analyze/schema.sql at build time. */
 extern const char sc_db_schema_sql[];

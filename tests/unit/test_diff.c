@@ -366,7 +366,8 @@ Test(diff, header_added_removed_changed)
 	hdr(b, 3, "response", 9, "X-New", "1", 0);
 	hdr(b, 3, "request", 9, "accept", "*/*", 0);
 	/* Names compare in any case; the order of different names is free. */
-	sql(b, "UPDATE headers SET name = 'user-agent', idx = 5 WHERE transaction_id = 3 AND name = 'User-Agent'");
+	sql(b, "DELETE FROM headers WHERE transaction_id = 3 AND name = 'User-Agent'");
+	hdr(b, 3, "request", 10, "user-agent", "test/1", 0);
 	expect_diff(base("Mon"), b,
 		    "changed GET /c A1#3 B1#3\n"
 		    "  request accept added: */*\n"
