@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/sinkq.h"
 #include "formats/skc.h"
 
 static uint64_t file_size(const char *path)
@@ -39,7 +40,10 @@ int sc_load_capture(struct sc_db *db, const char *path, const struct sc_analyze_
 		    struct sc_analyze_result *res, struct sc_diag *diag)
 {
 	struct sc_capture_meta m = { 0 };
-	struct sc_sink sink;
+	struct sc_diag wdiag = { 0 };
+	struct sc_sink dbsink, sink;
+	struct sc_sinkq *q;
+	int qrc;
 	char abs[PATH_MAX];
 	uint8_t head[8];
 	size_t n;
@@ -58,16 +62,30 @@ int sc_load_capture(struct sc_db *db, const char *path, const struct sc_analyze_
 	m.path = abs;
 	m.format = sc_file_kind_name(sc_file_detect(head, n));
 	m.file_bytes = file_size(path);
-	rc = sc_db_begin_capture(db, &m, o->max_body, &sink, diag);
-	if (rc < 0)
-		return rc;
-	rc = sc_analyze_file(path, o, &sink, res, diag);
+	/* The database's own errors are written from the writer thread: into
+	 * wdiag, which is read only after the thread is joined. */
+	rc = sc_db_begin_capture(db, &m, o->max_body, &dbsink, &wdiag);
 	if (rc < 0) {
-		struct sc_diag d2 = { 0 };
-
-		sc_db_end_capture(db, &m, false, &d2);
+		*diag = wdiag;
 		return rc;
 	}
+	rc = sc_sinkq_start(&q, &dbsink, &sink);
+	if (rc < 0) {
+		sc_diag_set(diag, rc, 0, "cannot start the database writer: %s", strerror(-rc));
+		goto rollback;
+	}
+	rc = sc_analyze_file(path, o, &sink, res, diag);
+	qrc = sc_sinkq_finish(q);
+	if (qrc < 0) {
+		/* The writer's failure is what stopped the analysis. */
+		if (wdiag.err)
+			*diag = wdiag;
+		else
+			sc_diag_set(diag, qrc, 0, "database writer: %s", strerror(-qrc));
+		rc = qrc;
+	}
+	if (rc < 0)
+		goto rollback;
 	m.hostname = res->hostname[0] ? res->hostname : NULL;
 	m.kernel = res->kernel[0] ? res->kernel : NULL;
 	m.tool = res->tool[0] ? res->tool : NULL;
@@ -82,6 +100,12 @@ int sc_load_capture(struct sc_db *db, const char *path, const struct sc_analyze_
 	m.transactions = res->dec.transactions;
 	m.anomalies = res->dec.anomalies;
 	return sc_db_end_capture(db, &m, true, diag);
+rollback: {
+		struct sc_diag d2 = { 0 };
+
+		sc_db_end_capture(db, &m, false, &d2);
+		return rc;
+	}
 }
 
 struct sc_db *sc_load_input(const char *path, uint64_t max_body, bool *lost, struct sc_diag *diag)
