@@ -87,6 +87,9 @@ start_rec() { # COND CAPTURE LOG
 	sockcap-server)
 		"$SOCKCAP" record -w "$2" -f -c nginx --port "$H1_PORT" --port "$H2_PORT" 2>"$3" &
 		REC_PID=$!; ready='recording to' ;;
+	sockcap-attach-only) # the programs attached, a filter that matches no socket: the cost of the hook itself
+		"$SOCKCAP" record -w "$2" -f --port 9 2>"$3" &
+		REC_PID=$!; ready='recording to' ;;
 	esac
 	for i in $(seq 300); do grep -q "$ready" "$3" 2>/dev/null && return 0; sleep 0.1; done
 	log "$1 did not start: $(cat "$3")"; return 1
