@@ -93,6 +93,13 @@ struct sc_pcap {
 	bool pcapng;
 	uint64_t frame;  /* frames read so far */
 	bool unseekable; /* ftello() failed once (a pipe): stop asking */
+	/* Classic pcap: where the next record starts, counted from the record
+	 * sizes once the first record has shown the header size, so that
+	 * ftello() (an lseek() per call in glibc) is not asked per frame. */
+	int64_t next_off;  /* -1: ask ftello() */
+	int64_t first_off; /* where the first record started, -1 before it */
+	uint32_t first_caplen;
+	uint32_t hdr_len;  /* record header size, 0 until known */
 	int err;         /* sticky error from sc_pcap_next, 0 if none */
 	bool eof;
 	struct sc_diag err_diag; /* repeated for every call after an error */
@@ -537,6 +544,7 @@ static struct sc_pcap *finish_open(struct sc_pcap *p, pcap_t *pc, struct sc_diag
 	const char *name;
 
 	p->pc = pc;
+	p->next_off = p->first_off = -1;
 	p->dlt = pcap_datalink(pc);
 	if (!sc_pcap_dlt_supported(p->dlt)) {
 		name = pcap_datalink_val_to_name(p->dlt);
@@ -731,13 +739,29 @@ int sc_pcap_next(struct sc_pcap *p, struct sc_tcp_seg *seg, struct sc_diag *diag
 	for (;;) {
 		/* Where the next record starts, for the diag of a damaged one. */
 		off = -1;
-		if (!p->unseekable) {
+		if (p->next_off >= 0) {
+			off = p->next_off;
+		} else if (!p->unseekable) {
 			off = ftello(pcap_file(p->pc));
 			p->unseekable = off < 0;
 		}
 		rc = pcap_next_ex(p->pc, &h, &data);
 		if (rc == 1) {
 			p->frame++;
+			if (!p->pcapng && off >= 0) {
+				if (!p->hdr_len && p->first_off >= 0) {
+					/* The second record: the first one's header size is
+					 * now known (16, or more in the modified formats). */
+					int64_t hdr = off - p->first_off - (int64_t)p->first_caplen;
+
+					if (hdr >= 16 && hdr <= 64)
+						p->hdr_len = (uint32_t)hdr;
+				}
+				p->first_off = off;
+				p->first_caplen = h->caplen;
+				if (p->hdr_len)
+					p->next_off = off + p->hdr_len + h->caplen;
+			}
 			if (decode_count(p->dlt, data, h->caplen, h->len, seg, &p->st)) {
 				seg->ts_ns = ts_to_ns(&h->ts);
 				seg->frame = p->frame;
