@@ -9,7 +9,9 @@
 # exit, per-syscall tracepoints) recording both ends of each connection (--port: the load
 # generator's sockets and nginx's, so every byte is captured twice, where
 # tcpdump sees each packet once), and recording the server only (-c nginx,
-# default mode), which is what a production box records.  Reports median requests/s, the ratio to the baseline of the
+# default mode), which is what a production box records, and with the
+# programs attached but a filter no socket passes (sockcap-attach-only: what
+# the syscall hooks cost before any byte is captured).  Reports median requests/s, the ratio to the baseline of the
 # same repetition, CPU of nginx and of the recorder, capture bytes per request,
 # and what each tool lost.  Not a test: nothing here asserts a timing.
 #
@@ -28,7 +30,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${DUR:=5}"
 : "${PROTOS:=h1 h2}"
 : "${SIZES:=1k 64k}"
-: "${CONDS:=baseline tcpdump sockcap-exit sockcap-raw sockcap-tracepoints sockcap-server}"
+: "${CONDS:=baseline tcpdump sockcap-exit sockcap-raw sockcap-tracepoints sockcap-server sockcap-attach-only}"
 : "${H1_PORT:=18180}"
 : "${H2_PORT:=18181}"
 : "${NGINX_WORKERS:=2}"
