@@ -137,7 +137,8 @@ struct sc_db *sc_db_open(const char *path, struct sc_diag *diag)
 		goto fail;
 	}
 	if (ver != 0 && ver != SC_DB_SCHEMA_VERSION) {
-		sc_diag_set(diag, SC_EVERSION, 0, "%s: schema version %" PRId64 ", this sockcap writes version %d",
+		sc_diag_set(diag, SC_EVERSION, 0,
+			    "%s: schema version %" PRId64 ", this sockcap writes version %d (analyze into a new file)",
 			    path, ver, SC_DB_SCHEMA_VERSION);
 		goto fail;
 	}
@@ -192,8 +193,9 @@ struct sc_db *sc_db_open_ro(const char *path, struct sc_diag *diag)
 	}
 	ver = query_int(db, "PRAGMA user_version", -1);
 	if (ver != SC_DB_SCHEMA_VERSION || query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'transactions'", 0) != 1) {
-		sc_diag_set(diag, SC_EFORMAT, 0, "%s: not a sockcap database (schema version %lld, want %d)", path,
-			    (long long)ver, SC_DB_SCHEMA_VERSION);
+		sc_diag_set(diag, SC_EFORMAT, 0,
+			    "%s: not a sockcap database of this version (schema version %lld, want %d; analyze the capture "
+			    "again)", path, (long long)ver, SC_DB_SCHEMA_VERSION);
 		sc_db_close(db);
 		return NULL;
 	}

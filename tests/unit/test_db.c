@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analyze/db.h"
 #include "analyze/sinkq.h"
@@ -442,4 +443,35 @@ Test(sinkq, the_database_through_the_queue_equals_the_database_direct)
 	free(ra);
 	sc_db_close(a);
 	sc_db_close(b);
+}
+
+/* ---- versions ------------------------------------------------------------------------- */
+
+Test(db, a_database_of_another_schema_version_is_refused_with_what_to_do)
+{
+	char path[] = "/tmp/sc-test-db-XXXXXX";
+	int fd = mkstemp(path);
+	struct sc_diag d = { 0 };
+	sqlite3 *h;
+	char want[512];
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	unlink(path);
+	cr_assert_eq(sqlite3_open(path, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(h, "CREATE TABLE captures (id INTEGER); CREATE TABLE transactions (id INTEGER); "
+				     "PRAGMA user_version = 1",
+				  NULL, NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(h);
+	cr_assert_null(sc_db_open(path, &d));
+	snprintf(want, sizeof(want), "%s: schema version 1, this sockcap writes version %d (analyze into a new file)",
+		 path, SC_DB_SCHEMA_VERSION);
+	cr_assert_str_eq(d.msg, want);
+	cr_assert_null(sc_db_open_ro(path, &d));
+	snprintf(want, sizeof(want),
+		 "%s: not a sockcap database of this version (schema version 1, want %d; analyze the capture again)", path,
+		 SC_DB_SCHEMA_VERSION);
+	cr_assert_str_eq(d.msg, want);
+	unlink(path);
 }
