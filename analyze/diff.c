@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "analyze/diff.h"
+#include "formats/sc_grow.h"
 
 /* Headers whose values differ on every run of the same traffic:
  * - clocks: date, age (seconds in a cache), expires (usually date + max-age),
@@ -595,15 +596,13 @@ static int load_conns(struct side *s, struct sc_diag *diag)
 		struct crow *r;
 
 		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct crow *t = realloc(rows, ncap * sizeof(*t));
+			struct crow *t = sc_grow(rows, &cap, sizeof(*t), 64);
 
 			if (!t) {
 				rc = -ENOMEM;
 				goto out;
 			}
 			rows = t;
-			cap = ncap;
 		}
 		r = &rows[n];
 		memset(r, 0, sizeof(*r));
@@ -714,15 +713,13 @@ static int load_tx(struct side *s, struct sc_diag *diag)
 		if (!m)
 			continue; /* a mirrored server-side connection */
 		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct tx *nt = realloc(all, ncap * sizeof(*nt));
+			struct tx *nt = sc_grow(all, &cap, sizeof(*nt), 256);
 
 			if (!nt) {
 				rc = -ENOMEM;
 				goto out;
 			}
 			all = nt;
-			cap = ncap;
 		}
 		t = &all[n];
 		memset(t, 0, sizeof(*t));
@@ -860,13 +857,11 @@ static int load_fields(struct side *s, int64_t txid, struct fields *fs, struct s
 		if (d < 0)
 			continue;
 		if (fs->n == cap) {
-			size_t ncap = cap ? cap * 2 : 32;
-			struct field *t = realloc(fs->f, ncap * sizeof(*t));
+			struct field *t = sc_grow(fs->f, &cap, sizeof(*t), 32);
 
 			if (!t)
 				return -ENOMEM;
 			fs->f = t;
-			cap = ncap;
 		}
 		f = &fs->f[fs->n];
 		memset(f, 0, sizeof(*f));
@@ -958,13 +953,11 @@ static int fds_add(struct fds *v, const struct field *fa, const struct field *fb
 	const struct field *any = fa ? fa : fb;
 
 	if (v->n == v->cap) {
-		size_t ncap = v->cap ? v->cap * 2 : 16;
-		struct fd *t = realloc(v->d, ncap * sizeof(*t));
+		struct fd *t = sc_grow(v->d, &v->cap, sizeof(*t), 16);
 
 		if (!t)
 			return -ENOMEM;
 		v->d = t;
-		v->cap = ncap;
 	}
 	d = &v->d[v->n];
 	memset(d, 0, sizeof(*d));
@@ -1296,13 +1289,11 @@ static int lines_add(struct lines_out *lo, char prefix, const void *p, size_t le
 	struct sc_diff_str *s;
 
 	if (lo->n == lo->cap) {
-		size_t ncap = lo->cap ? lo->cap * 2 : 32;
-		struct sc_diff_str *t = realloc(lo->v, ncap * sizeof(*t));
+		struct sc_diff_str *t = sc_grow(lo->v, &lo->cap, sizeof(*t), 32);
 
 		if (!t)
 			return -ENOMEM;
 		lo->v = t;
-		lo->cap = ncap;
 	}
 	s = &lo->v[lo->n];
 	s->p = malloc(len + 2);
@@ -1498,13 +1489,11 @@ static int add_entry(struct run *r, struct sc_diff_entry **out)
 	struct sc_diff_result *res = r->res;
 
 	if (res->n_entries == r->entries_cap) {
-		size_t ncap = r->entries_cap ? 2 * r->entries_cap : 16;
-		struct sc_diff_entry *t = realloc(res->entries, ncap * sizeof(*t));
+		struct sc_diff_entry *t = sc_grow(res->entries, &r->entries_cap, sizeof(*t), 16);
 
 		if (!t)
 			return -ENOMEM;
 		res->entries = t;
-		r->entries_cap = ncap;
 	}
 	*out = &res->entries[res->n_entries++];
 	memset(*out, 0, sizeof(**out));

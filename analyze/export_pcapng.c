@@ -48,6 +48,7 @@
 #include "formats/sc_pcap.h"
 #include "formats/sc_u64map.h"
 #include "formats/skc.h"
+#include "formats/sc_grow.h"
 
 #define MIRROR_SLACK_NS (2ull * 1000000000ull)
 #define REORDER_WINDOW_NS (1ull * 1000000000ull)
@@ -366,13 +367,11 @@ static int q_push(struct queue *q, struct qpkt *p)
 	size_t i;
 
 	if (q->n == q->cap) {
-		size_t ncap = q->cap ? q->cap * 2 : 256;
-		struct qpkt **nh = realloc(q->h, ncap * sizeof(*nh));
+		struct qpkt **nh = sc_grow(q->h, &q->cap, sizeof(*nh), 256);
 
 		if (!nh)
 			return -ENOMEM;
 		q->h = nh;
-		q->cap = ncap;
 	}
 	p->n = q->arrivals++;
 	i = q->n++;

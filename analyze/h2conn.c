@@ -36,6 +36,7 @@
 #include "analyze/txb.h"
 #include "formats/sc_rd.h"
 #include "formats/sc_u64map.h"
+#include "formats/sc_grow.h"
 
 /* ---- Constants --------------------------------------------------------------- */
 
@@ -601,13 +602,11 @@ static int collect_field(void *ctx, const struct sc_hpack_field *f)
 	struct sc_h2conn *h = ctx;
 
 	if (h->nf == h->fcap) {
-		size_t ncap = h->fcap ? h->fcap * 2 : 32;
-		struct sc_hpack_field *nf = realloc(h->f, ncap * sizeof(*nf));
+		struct sc_hpack_field *nf = sc_grow(h->f, &h->fcap, sizeof(*nf), 32);
 
 		if (!nf)
 			return -ENOMEM;
 		h->f = nf;
-		h->fcap = ncap;
 	}
 	h->f[h->nf++] = *f;
 	return 0;

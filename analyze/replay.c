@@ -35,6 +35,7 @@
 #include "analyze/streams.h"
 #include "formats/sc_u64map.h"
 #include "formats/skc.h"
+#include "formats/sc_grow.h"
 
 #define CONN_BYTES_MAX (64u << 20) /* client bytes kept per recorded connection */
 
@@ -179,15 +180,13 @@ static int load_h2_request(sqlite3 *db, struct rreq *q)
 			break;
 		}
 		if (q->nhdrs == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct rhdr *nh = realloc(q->hdrs, ncap * sizeof(*nh));
+			struct rhdr *nh = sc_grow(q->hdrs, &cap, sizeof(*nh), 16);
 
 			if (!nh) {
 				rc = -ENOMEM;
 				break;
 			}
 			q->hdrs = nh;
-			cap = ncap;
 		}
 		struct rhdr *h = &q->hdrs[q->nhdrs];
 

@@ -17,6 +17,7 @@
 #include "analyze/streams.h"
 #include "formats/sc_u64map.h"
 #include "formats/skc.h"
+#include "formats/sc_grow.h"
 
 #define PEND_MAX_BYTES (8u << 20) /* out-of-order bytes held per direction */
 #define PEND_MAX 4096u            /* out-of-order pieces held per direction */
@@ -138,13 +139,11 @@ static int push(struct src *s, struct ssock *k, int dir, uint64_t off, uint64_t 
 	}
 	/* Ahead of the stream: wait for the bytes before it. */
 	if (d->npend == d->cap) {
-		size_t ncap = d->cap ? d->cap * 2 : 8;
-		struct piece *np = realloc(d->pend, ncap * sizeof(*np));
+		struct piece *np = sc_grow(d->pend, &d->cap, sizeof(*np), 8);
 
 		if (!np)
 			return -ENOMEM;
 		d->pend = np;
-		d->cap = ncap;
 	}
 	if (data) {
 		p.data = malloc((size_t)len);

@@ -9,6 +9,7 @@
 #include "formats/sc_pcap.h"
 #include "formats/sc_u64map.h"
 #include "formats/skc.h"
+#include "formats/sc_grow.h"
 
 struct dump_opts {
 	bool hex, hex_ascii, date, mono;
@@ -328,8 +329,7 @@ static int dump_stream(const char *path, const struct dump_opts *o)
 			continue;
 		}
 		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct piece *np = realloc(pc, ncap * sizeof(*pc));
+			struct piece *np = sc_grow(pc, &cap, sizeof(*pc), 256);
 
 			if (!np) {
 				free(p.bytes);
@@ -337,7 +337,6 @@ static int dump_stream(const char *path, const struct dump_opts *o)
 				break;
 			}
 			pc = np;
-			cap = ncap;
 		}
 		pc[n++] = p;
 	}

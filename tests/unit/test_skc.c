@@ -13,6 +13,7 @@
 #include "formats/sc_u64map.h"
 #include "formats/skc_int.h"
 #include "sc_test.h"
+#include "formats/sc_grow.h"
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
@@ -1009,4 +1010,30 @@ Test(types, u64map_survives_deletes_with_collisions_and_key_zero)
 		n++;
 	cr_assert_eq(n, 2500);
 	sc_u64map_fini(&m);
+}
+
+/* ---- sc_grow (formats/sc_grow.h) ------------------------------------------------------- */
+
+Test(grow, doubles_from_min_and_refuses_a_size_that_overflows)
+{
+	size_t cap = 0;
+	uint32_t *v = sc_grow(NULL, &cap, sizeof(*v), 4), *t;
+
+	cr_assert_not_null(v);
+	cr_assert_eq(cap, 4);
+	v[3] = 7;
+	v = sc_grow(v, &cap, sizeof(*v), 4);
+	cr_assert_not_null(v);
+	cr_assert_eq(cap, 8);
+	cr_assert_eq(v[3], 7);
+	/* Twice this many elements would not fit in size_t bytes: refused, and the
+	 * array and its capacity stay as they were. */
+	cap = SIZE_MAX / sizeof(*v) / 2 + 1;
+	t = sc_grow(v, &cap, sizeof(*v), 4);
+	cr_assert_null(t);
+	cr_assert_eq(cap, SIZE_MAX / sizeof(*v) / 2 + 1);
+	cap = SIZE_MAX / 2 + 1; /* doubling wraps */
+	cr_assert_null(sc_grow(v, &cap, 1, 4));
+	cr_assert_eq(cap, SIZE_MAX / 2 + 1);
+	free(v);
 }
