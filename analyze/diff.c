@@ -452,7 +452,8 @@ struct tx {
 	int64_t id, conn_id, stream_id;
 	struct sc_diff_str method, authority, path, version;
 	int status;
-	uint64_t key;    /* hash of (method, authority, path) */
+	uint64_t key;    /* hash of (method, authority, path), or (method, path) */
+	bool key_authority; /* the authority is part of the key (not --ignore-authority) */
 	size_t conn;     /* index in side.conns */
 	uint32_t index;  /* 1-based position in its connection */
 };
@@ -465,6 +466,7 @@ struct conn {
 
 struct side {
 	const char *name; /* "A" or "B", for messages */
+	bool ignore_authority;
 	sqlite3 *db;
 	struct conn *conns;
 	size_t n_conns;
@@ -501,8 +503,8 @@ static void side_fini(struct side *s)
 
 static bool key_eq(const struct tx *a, const struct tx *b)
 {
-	return a->key == b->key && str_eq(&a->method, &b->method) && str_eq(&a->authority, &b->authority) &&
-	       str_eq(&a->path, &b->path);
+	return a->key == b->key && str_eq(&a->method, &b->method) &&
+	       (!a->key_authority || str_eq(&a->authority, &b->authority)) && str_eq(&a->path, &b->path);
 }
 
 /* A connection row, for the mirror rule. */
@@ -734,7 +736,11 @@ static int load_tx(struct side *s, struct sc_diag *diag)
 			rc = -ENOMEM;
 			goto out;
 		}
-		t->key = hash_str(hash_str(hash_str(FNV_INIT, &t->method), &t->authority), &t->path);
+		t->key_authority = !s->ignore_authority;
+		t->key = hash_str(FNV_INIT, &t->method);
+		if (t->key_authority)
+			t->key = hash_str(t->key, &t->authority);
+		t->key = hash_str(t->key, &t->path);
 		count[m->idx + 1]++;
 	}
 	if (src != SQLITE_DONE) {
@@ -883,6 +889,9 @@ static int load_fields(struct side *s, int64_t txid, struct fields *fs, struct s
 
 bool sc_diff_header_ignored(const struct sc_diff_opts *o, const char *name, size_t len)
 {
+	if (o && o->ignore_authority &&
+	    ((len == 4 && strncasecmp(name, "host", 4) == 0) || (len == 10 && memcmp(name, ":authority", 10) == 0)))
+		return true;
 	if (!o || !o->no_default_ignore)
 		for (const char *const *v = sc_diff_volatile_headers; *v; v++)
 			if (strlen(*v) == len && strncasecmp(*v, name, len) == 0)
@@ -1976,6 +1985,7 @@ int sc_diff_run(sqlite3 *a, sqlite3 *b, const struct sc_diff_opts *o, struct sc_
 	r.diag = diag;
 	r.text_cap = r.o->text_cap ? r.o->text_cap : SC_DIFF_TEXT_CAP;
 	r.budget = r.o->lines_budget ? r.o->lines_budget : SC_DIFF_LINES_BUDGET;
+	r.a.ignore_authority = r.b.ignore_authority = r.o->ignore_authority;
 	if ((rc = side_load(&r.a, diag)) < 0 || (rc = side_load(&r.b, diag)) < 0)
 		goto out;
 	res->conns_a = r.a.n_conns;

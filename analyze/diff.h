@@ -20,7 +20,7 @@
  * stream id, then row id.
  *
  * Matching.  A transaction's key is (method, authority, path), compared byte
- * for byte, NULL only equal to NULL.
+ * for byte, NULL only equal to NULL; (method, path) with opts->ignore_authority.
  *   1. Connections are aligned by their whole key sequences (Myers' diff
  *      over the two connection lists, equal when the sequences are equal),
  *      so that an added or removed connection does not shift the others.
@@ -80,6 +80,8 @@ struct sc_diff_opts {
 	const char *const *ignore; /* more header names to ignore, any case; borrowed */
 	size_t n_ignore;
 	bool no_default_ignore;    /* compare sc_diff_volatile_headers too */
+	bool ignore_authority;     /* match by (method, path) and leave Host / :authority out: the same
+				    * traffic sent to another host or port (a staging server, a replay) */
 	size_t text_cap;           /* 0: SC_DIFF_TEXT_CAP */
 	size_t lines_budget;       /* 0: SC_DIFF_LINES_BUDGET */
 };

@@ -17,7 +17,7 @@
 static void usage(FILE *out)
 {
 	fputs("Usage: sockcap diff [--json] [-q] [--ignore-header NAME]... [--no-default-ignore]\n"
-	      "                    [--max-body SIZE] A B\n\n"
+	      "                    [--ignore-authority] [--max-body SIZE] A B\n\n"
 	      "Compare the HTTP transactions of two captures (.skc, pcap, pcapng) or databases\n"
 	      "written by `sockcap analyze`: a recording kept as a regression fixture against a\n"
 	      "new run.  Transactions are matched by method, authority and path, connection by\n"
@@ -29,6 +29,9 @@ static void usage(FILE *out)
 	      "Options:\n"
 	      "      --ignore-header NAME  do not compare header NAME (any case; repeatable)\n"
 	      "      --no-default-ignore   compare the volatile headers too (listed below)\n"
+	      "      --ignore-authority    match by method and path only, and do not compare\n"
+	      "                            Host / :authority: the same traffic sent to another\n"
+	      "                            host or port (a staging server, a replay)\n"
 	      "      --json                print one JSON object instead of text\n"
 	      "      --max-body SIZE       body bytes kept per message when analysing a capture\n"
 	      "                            (default 1M; k/m/g)\n"
@@ -370,7 +373,10 @@ static void print_json(FILE *out, const struct sc_diff_result *res, const char *
 		fputs(first ? "" : ", ", out);
 		json_bytes(out, o->ignore[i], strlen(o->ignore[i]));
 	}
-	fprintf(out, "],\n  \"summary\": {\"compared\": %" PRIu64 ", \"equal\": %" PRIu64 ", \"changed\": %" PRIu64
+	if (o->ignore_authority)
+		fprintf(out, "%s\"host\", \":authority\"", first ? "" : ", ");
+	fprintf(out, "],\n  \"ignore_authority\": %s", o->ignore_authority ? "true" : "false");
+	fprintf(out, ",\n  \"summary\": {\"compared\": %" PRIu64 ", \"equal\": %" PRIu64 ", \"changed\": %" PRIu64
 		", \"added\": %" PRIu64 ", \"removed\": %" PRIu64 ", \"limited\": %" PRIu64 ", \"approximate\": %s}",
 		res->equal + res->changed + res->added + res->removed, res->equal, res->changed, res->added,
 		res->removed, res->limited, res->approximate ? "true" : "false");
@@ -474,6 +480,7 @@ int sc_cmd_diff(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "ignore-header", required_argument, NULL, 'I' },
 		{ "no-default-ignore", no_argument, NULL, 'N' },
+		{ "ignore-authority", no_argument, NULL, 'A' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "max-body", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -504,6 +511,7 @@ int sc_cmd_diff(int argc, char **argv)
 			ignore[o.n_ignore++] = optarg;
 			break;
 		case 'N': o.no_default_ignore = true; break;
+		case 'A': o.ignore_authority = true; break;
 		case 'j': json = true; break;
 		case 'm':
 			if (sc_cli_parse_size(optarg, &max_body) < 0 || max_body > (1ull << 31)) {

@@ -5,7 +5,8 @@
 # removed, exactly those two transactions are reported, with the exact lines
 # (the expected body diff comes from Python's difflib); --json says the same;
 # a capture equals its own analyze database; pcaps from tcpdump agree with the
-# .skc; --ignore-header, -q, an inserted request, and the errors (exit 2).
+# .skc; --ignore-header, -q, an inserted request, the same traffic on another
+# port with --ignore-authority, and the errors (exit 2).
 . "$top_srcdir/tests/e2e/lib.sh"
 need_bpf
 need_cmd curl
@@ -187,6 +188,22 @@ if $have_tcpdump; then
 else
 	echo "note: no tcpdump; the pcap checks did not run"
 fi
+
+# ---- The same traffic on another port: --ignore-authority ----------------------------------
+port=$(free_port)
+u="http://127.0.0.1:$port"
+run d "$WORK/www1"
+"$SOCKCAP" diff "$WORK/a.skc" "$WORK/d.skc" >"$WORK/ad.txt"
+expect_eq "another port: exit 1" "$?" 1
+expect_eq "another port: every transaction removed and added" "$(tail -1 "$WORK/ad.txt")" \
+	"12 transactions compared: 0 equal, 0 changed, 6 added, 6 removed"
+out=$("$SOCKCAP" diff --ignore-authority "$WORK/a.skc" "$WORK/d.skc")
+expect_eq "--ignore-authority: exit 0" "$?" 0
+expect_eq "--ignore-authority: all equal" "$out" "6 transactions compared: 6 equal, 0 changed, 0 added, 0 removed"
+"$SOCKCAP" diff --ignore-authority --json "$WORK/a.skc" "$WORK/d.skc" >"$WORK/ad.json"
+expect_eq "--ignore-authority --json: says so" \
+	"$(/usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["ignore_authority"], j["ignored_headers"][-2:])' "$WORK/ad.json")" \
+	"True ['host', ':authority']"
 
 # ---- Errors: exit 2 with a clear message -----------------------------------------------------
 "$SOCKCAP" diff "$WORK/missing.skc" "$WORK/a.skc" >"$WORK/out" 2>"$WORK/err"

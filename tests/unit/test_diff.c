@@ -377,6 +377,49 @@ Test(diff, header_added_removed_changed)
 		    "5 equal, 1 changed, 0 added, 0 removed, 0 limited\n");
 }
 
+/* B is the same traffic sent to another port: every authority and Host
+ * differs.  By default nothing matches; --ignore-authority matches by method
+ * and path and leaves Host out, so only the real change is left. */
+Test(diff, another_authority_matches_with_ignore_authority)
+{
+	struct sc_diff_opts o = { .ignore_authority = true };
+	struct sc_db *b = base("Tue");
+
+	sql(b, "UPDATE transactions SET authority = 'h:8081'");
+	expect_diff(base("Mon"), b,
+		    "removed GET /a A1#1\n"
+		    "removed GET /b A1#2\n"
+		    "removed GET /c A1#3\n"
+		    "removed GET /d A3#1\n"
+		    "removed POST /e A3#2\n"
+		    "removed GET /f A4#1\n"
+		    "added GET /a B1#1\n"
+		    "added GET /b B1#2\n"
+		    "added GET /c B1#3\n"
+		    "added GET /d B3#1\n"
+		    "added POST /e B3#2\n"
+		    "added GET /f B4#1\n"
+		    "0 equal, 0 changed, 6 added, 6 removed, 0 limited\n");
+	b = base("Tue");
+	sql(b, "UPDATE transactions SET authority = 'h:8081'");
+	sql(b, "UPDATE headers SET value = 'h:8081' WHERE name = 'Host'");
+	sql(b, "UPDATE transactions SET status = 404 WHERE id = 7");
+	expect_diff_opts(base("Mon"), b, &o,
+			 "changed GET /f A4#1 B4#1 status 200 -> 404\n"
+			 "5 equal, 1 changed, 0 added, 0 removed, 0 limited\n");
+}
+
+Test(diff, ignore_authority_leaves_out_host_and_the_authority_pseudo_header)
+{
+	struct sc_diff_opts o = { .ignore_authority = true }, plain = { 0 };
+
+	cr_assert(sc_diff_header_ignored(&o, "Host", 4));
+	cr_assert(sc_diff_header_ignored(&o, ":authority", 10));
+	cr_assert_not(sc_diff_header_ignored(&o, "host-name", 9));
+	cr_assert_not(sc_diff_header_ignored(&plain, "host", 4));
+	cr_assert_not(sc_diff_header_ignored(&plain, ":authority", 10));
+}
+
 Test(diff, volatile_header_ignored_unless_asked)
 {
 	struct sc_diff_opts o = { .no_default_ignore = true };
