@@ -97,8 +97,8 @@ struct sc_pcap {
 	 * sizes once the first record has shown the header size, so that
 	 * ftello() (an lseek() per call in glibc) is not asked per frame. */
 	int64_t next_off;  /* -1: ask ftello() */
-	int64_t first_off; /* where the first record started, -1 before it */
-	uint32_t first_caplen;
+	int64_t prev_off; /* where the previous record started, -1 before it */
+	uint32_t prev_caplen; /* its caplen */
 	uint32_t hdr_len;  /* record header size, 0 until known */
 	int err;         /* sticky error from sc_pcap_next, 0 if none */
 	bool eof;
@@ -544,7 +544,7 @@ static struct sc_pcap *finish_open(struct sc_pcap *p, pcap_t *pc, struct sc_diag
 	const char *name;
 
 	p->pc = pc;
-	p->next_off = p->first_off = -1;
+	p->next_off = p->prev_off = -1;
 	p->dlt = pcap_datalink(pc);
 	if (!sc_pcap_dlt_supported(p->dlt)) {
 		name = pcap_datalink_val_to_name(p->dlt);
@@ -749,18 +749,24 @@ int sc_pcap_next(struct sc_pcap *p, struct sc_tcp_seg *seg, struct sc_diag *diag
 		if (rc == 1) {
 			p->frame++;
 			if (!p->pcapng && off >= 0) {
-				if (!p->hdr_len && p->first_off >= 0) {
-					/* The second record: the first one's header size is
-					 * now known (16, or more in the modified formats). */
-					int64_t hdr = off - p->first_off - (int64_t)p->first_caplen;
+				/* A record longer than the file's snaplen is read whole
+				 * but reported cut to the snaplen: its size is unknown. */
+				bpf_u_int32 snap = (bpf_u_int32)pcap_snapshot(p->pc);
 
-					if (hdr >= 16 && hdr <= 64)
+				if (!p->hdr_len && p->prev_off >= 0 && p->prev_caplen < snap) {
+					/* The record before this one shows the header size:
+					 * 16, or 24 in the modified formats. */
+					int64_t hdr = off - p->prev_off - (int64_t)p->prev_caplen;
+
+					if (hdr == 16 || hdr == 24)
 						p->hdr_len = (uint32_t)hdr;
 				}
-				p->first_off = off;
-				p->first_caplen = h->caplen;
-				if (p->hdr_len)
+				p->prev_off = off;
+				p->prev_caplen = h->caplen;
+				if (p->hdr_len && h->caplen < snap)
 					p->next_off = off + p->hdr_len + h->caplen;
+				else
+					p->next_off = -1;
 			}
 			if (decode_count(p->dlt, data, h->caplen, h->len, seg, &p->st)) {
 				seg->ts_ns = ts_to_ns(&h->ts);

@@ -1273,6 +1273,42 @@ Test(pcap, corrupt_record_length_reported_with_frame_number)
 	sc_pcap_close(p);
 }
 
+/* The offset of a damaged record is counted from the record sizes, not asked
+ * of the stream per frame: it must stay exact after many records, after
+ * records that libpcap reports cut to the snaplen (it reads them whole), and
+ * wherever the damage falls. */
+Test(pcap, damaged_record_offset_stays_exact_after_records_cut_to_the_snaplen)
+{
+	struct fb ip = v4_tcp(PAYLOAD);
+	uint32_t snap = (uint32_t)ip.len - 8;
+
+	for (int nrec = 1; nrec <= 12; nrec++) {
+		static struct pbuf pb;
+		struct sc_diag diag = { 0 };
+		struct sc_tcp_seg seg;
+		struct sc_pcap *p;
+		size_t bad;
+		int got = 0, rc;
+
+		/* Records 3, 6, 9, ... hold more than the snaplen. */
+		pcap_file_hdr(&pb, MAGIC_US, DLT_RAW, snap);
+		for (int i = 1; i <= nrec; i++)
+			pcap_rec(&pb, (uint32_t)i, 0, &ip, i % 3 == 0 ? ip.len : snap - 4, (uint32_t)ip.len);
+		bad = pb.len;
+		pb_le32(&pb, 99);
+		pb_le32(&pb, 0);
+		pb_le32(&pb, 0x7fffffff); /* caplen */
+		pb_le32(&pb, 0x7fffffff);
+		p = open_mem(&pb, &diag, NULL);
+		cr_assert_not_null(p, "%s", diag.msg);
+		while ((rc = sc_pcap_next(p, &seg, &diag)) == 1)
+			got++;
+		cr_assert_eq(rc, SC_ECORRUPT, "%d records: %s", nrec, diag.msg);
+		cr_assert_eq(diag.offset, bad, "%d records: offset %" PRIu64 ", want %zu", nrec, diag.offset, bad);
+		sc_pcap_close(p);
+	}
+}
+
 /* ---- committed captures (tests/pcaps/, scripts/make-test-pcaps.py) ------------------------- */
 
 #define PORT 18431
