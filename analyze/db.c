@@ -115,6 +115,16 @@ static char *schema_part(bool indexes)
 	return s;
 }
 
+/* configure asks for 3.38, but the library found at run time may be older:
+ * the headers view needs its JSON functions and the ->> operator. */
+static bool sqlite_new_enough(struct sc_diag *diag)
+{
+	if (sqlite3_libversion_number() >= 3038000)
+		return true;
+	sc_diag_set(diag, SC_EUNSUPP, 0, "SQLite %s is too old: sockcap needs 3.38 or later", sqlite3_libversion());
+	return false;
+}
+
 struct sc_db *sc_db_open(const char *path, struct sc_diag *diag)
 {
 	struct sc_db *db = calloc(1, sizeof(*db));
@@ -123,6 +133,10 @@ struct sc_db *sc_db_open(const char *path, struct sc_diag *diag)
 
 	if (!db) {
 		sc_diag_set(diag, -ENOMEM, 0, "out of memory");
+		return NULL;
+	}
+	if (!sqlite_new_enough(diag)) {
+		free(db);
 		return NULL;
 	}
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
@@ -184,6 +198,10 @@ struct sc_db *sc_db_open_ro(const char *path, struct sc_diag *diag)
 
 	if (!db) {
 		sc_diag_set(diag, -ENOMEM, 0, "out of memory");
+		return NULL;
+	}
+	if (!sqlite_new_enough(diag)) {
+		free(db);
 		return NULL;
 	}
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
