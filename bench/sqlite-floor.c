@@ -17,6 +17,16 @@ static double now(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+/* Step and reset `s`; a failed insert would make the timing meaningless. */
+static void step(sqlite3 *db, sqlite3_stmt *s)
+{
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		fprintf(stderr, "sqlite-floor: %s\n", sqlite3_errmsg(db));
+		exit(2);
+	}
+	sqlite3_reset(s);
+}
+
 static char *slurp(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -38,21 +48,35 @@ static char *slurp(const char *path)
 
 int main(int argc, char **argv)
 {
-	const char *schema_path = argv[1], *db_path = argv[2];
-	int n = atoi(argv[3]), body = atoi(argv[4]);
-	char *schema = slurp(schema_path), *mark, *idx;
+	const char *schema_path, *db_path;
+	int n, body;
+	char *schema, *mark, *idx;
 	static const char hdrs[] = "[[\"Server\",\"nginx/1.22.1\"],[\"Date\",\"Wed, 25 Nov 2026 02:01:34 GMT\"],"
 				   "[\"Content-Type\",\"application/octet-stream\"],[\"Content-Length\",\"1024\"],"
 				   "[\"Last-Modified\",\"Wed, 25 Nov 2026 02:01:32 GMT\"],[\"Connection\",\"keep-alive\"],"
 				   "[\"ETag\",\"\\\"6b06417c-400\\\"\"],[\"Accept-Ranges\",\"bytes\"]]";
 	static const char reqh[] = "[[\"Host\",\"127.0.0.1:18280\"],[\"user-agent\",\"h2load nghttp2/1.52.0\"]]";
-	unsigned char *b = malloc(body > 0 ? body : 1);
+	unsigned char *b;
 	sqlite3_stmt *tx, *hb, *bd;
 	sqlite3 *db;
 	double t0, t1, t2;
 
+	if (argc != 5) {
+		fprintf(stderr, "usage: sqlite-floor SCHEMA.sql OUT.db TRANSACTIONS BODY_BYTES\n");
+		return 2;
+	}
+	schema_path = argv[1];
+	db_path = argv[2];
+	n = atoi(argv[3]);
+	body = atoi(argv[4]);
+	b = malloc(body > 0 ? body : 1);
+	schema = slurp(schema_path);
+	mark = schema ? strstr(schema, "-- @indexes") : NULL;
+	if (!mark) {
+		fprintf(stderr, "sqlite-floor: %s: no schema with an @indexes part\n", schema_path);
+		return 2;
+	}
 	memset(b, 'x', body > 0 ? body : 1);
-	mark = strstr(schema, "-- @indexes");
 	idx = strdup(mark);
 	*mark = 0;
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -103,27 +127,26 @@ int main(int argc, char **argv)
 			sqlite3_bind_int(tx, k, k == 24);
 		sqlite3_bind_int64(tx, 39, i * 120LL);
 		sqlite3_bind_int64(tx, 40, i * 1300LL);
-		sqlite3_step(tx);
-		sqlite3_reset(tx);
+		step(db, tx);
 		sqlite3_clear_bindings(tx);
 		sqlite3_bind_int64(hb, 1, i);
 		sqlite3_bind_text(hb, 2, reqh, sizeof(reqh) - 1, SQLITE_STATIC);
 		sqlite3_bind_text(hb, 3, hdrs, sizeof(hdrs) - 1, SQLITE_STATIC);
-		sqlite3_step(hb);
-		sqlite3_reset(hb);
+		step(db, hb);
 		if (body > 0) {
 			sqlite3_bind_int64(bd, 1, i);
 			sqlite3_bind_text(bd, 2, "response", 8, SQLITE_STATIC);
 			sqlite3_bind_blob(bd, 3, b, body, SQLITE_STATIC);
 			sqlite3_bind_int64(bd, 4, body);
 			sqlite3_bind_int(bd, 5, 0);
-			sqlite3_step(bd);
-			sqlite3_reset(bd);
+			step(db, bd);
 		}
 	}
 	t1 = now();
-	sqlite3_exec(db, idx, 0, 0, 0);
-	sqlite3_exec(db, "COMMIT", 0, 0, 0);
+	if (sqlite3_exec(db, idx, 0, 0, 0) != SQLITE_OK || sqlite3_exec(db, "COMMIT", 0, 0, 0) != SQLITE_OK) {
+		fprintf(stderr, "sqlite-floor: %s\n", sqlite3_errmsg(db));
+		return 2;
+	}
 	t2 = now();
 	printf("%d transactions, body %d B: rows %.3f s, indexes+commit %.3f s, total %.3f s\n", n, body, t1 - t0,
 	       t2 - t1, t2 - t0);
