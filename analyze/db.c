@@ -125,20 +125,27 @@ static bool sqlite_new_enough(struct sc_diag *diag)
 	return false;
 }
 
+/* A zeroed handle, once the SQLite library is known to be new enough. */
+static struct sc_db *db_alloc(struct sc_diag *diag)
+{
+	struct sc_db *db;
+
+	if (!sqlite_new_enough(diag))
+		return NULL;
+	db = calloc(1, sizeof(*db));
+	if (!db)
+		sc_diag_set(diag, -ENOMEM, 0, "out of memory");
+	return db;
+}
+
 struct sc_db *sc_db_open(const char *path, struct sc_diag *diag)
 {
-	struct sc_db *db = calloc(1, sizeof(*db));
+	struct sc_db *db = db_alloc(diag);
 	char *tables = NULL;
 	int64_t ver;
 
-	if (!db) {
-		sc_diag_set(diag, -ENOMEM, 0, "out of memory");
+	if (!db)
 		return NULL;
-	}
-	if (!sqlite_new_enough(diag)) {
-		free(db);
-		return NULL;
-	}
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		sc_diag_set(diag, -EIO, 0, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");
@@ -193,17 +200,11 @@ fail:
 
 struct sc_db *sc_db_open_ro(const char *path, struct sc_diag *diag)
 {
-	struct sc_db *db = calloc(1, sizeof(*db));
+	struct sc_db *db = db_alloc(diag);
 	int64_t ver;
 
-	if (!db) {
-		sc_diag_set(diag, -ENOMEM, 0, "out of memory");
+	if (!db)
 		return NULL;
-	}
-	if (!sqlite_new_enough(diag)) {
-		free(db);
-		return NULL;
-	}
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		sc_diag_set(diag, -EIO, 0, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");
 		sc_db_close(db);

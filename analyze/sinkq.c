@@ -12,6 +12,7 @@
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,11 +249,23 @@ static int q_conn_end(void *ctx, const struct sc_conn *c)
 	return 0;
 }
 
+/* The byte views of a transaction, other than its header fields. */
+static const size_t tx_views[] = {
+	offsetof(struct sc_tx, method),       offsetof(struct sc_tx, scheme),
+	offsetof(struct sc_tx, authority),    offsetof(struct sc_tx, path),
+	offsetof(struct sc_tx, reason),       offsetof(struct sc_tx, req_body),
+	offsetof(struct sc_tx, resp_body),    offsetof(struct sc_tx, content_type),
+	offsetof(struct sc_tx, content_encoding),
+	offsetof(struct sc_tx, grpc_message),
+};
+
+static const struct sc_view *tx_view(const struct sc_tx *t, size_t i)
+{
+	return (const struct sc_view *)((const char *)t + tx_views[i]);
+}
+
 static int q_tx(void *ctx, const struct sc_tx *t)
 {
-	const struct sc_view *views[] = { &t->method, &t->scheme, &t->authority, &t->path, &t->reason,
-					  &t->req_body, &t->resp_body, &t->content_type, &t->content_encoding,
-					  &t->grpc_message };
 	struct sc_sinkq *q = ctx;
 	size_t size = sizeof(struct rec) + sizeof(*t) + hdrs_bytes(&t->req_hdrs) + hdrs_bytes(&t->resp_hdrs);
 	struct sc_hdr *hv;
@@ -261,8 +274,8 @@ static int q_tx(void *ctx, const struct sc_tx *t)
 	uint8_t *o;
 	int rc;
 
-	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
-		size += views[i]->len;
+	for (size_t i = 0; i < sizeof(tx_views) / sizeof(tx_views[0]); i++)
+		size += tx_view(t, i)->len;
 	r = reserve(q, REC_TX, size, &rc);
 	if (!r)
 		return rc;
@@ -272,16 +285,8 @@ static int q_tx(void *ctx, const struct sc_tx *t)
 	o = (uint8_t *)(hv + t->req_hdrs.n + t->resp_hdrs.n);
 	o = put_hdrs(&c->req_hdrs, &t->req_hdrs, hv, o);
 	o = put_hdrs(&c->resp_hdrs, &t->resp_hdrs, hv + t->req_hdrs.n, o);
-	o = put_view(&c->method, t->method, o);
-	o = put_view(&c->scheme, t->scheme, o);
-	o = put_view(&c->authority, t->authority, o);
-	o = put_view(&c->path, t->path, o);
-	o = put_view(&c->reason, t->reason, o);
-	o = put_view(&c->req_body, t->req_body, o);
-	o = put_view(&c->resp_body, t->resp_body, o);
-	o = put_view(&c->content_type, t->content_type, o);
-	o = put_view(&c->content_encoding, t->content_encoding, o);
-	put_view(&c->grpc_message, t->grpc_message, o);
+	for (size_t i = 0; i < sizeof(tx_views) / sizeof(tx_views[0]); i++)
+		o = put_view((struct sc_view *)((char *)c + tx_views[i]), *tx_view(t, i), o);
 	return 0;
 }
 
