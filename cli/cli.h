@@ -45,6 +45,15 @@ extern const char *sc_cli_progname;
 /* "sockcap info: " prefixed message on stderr. */
 void sc_cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Usage errors follow the GNU convention: one line saying what is wrong,
+ * then "Try 'sockcap CMD --help' for more information.", exit status 2.
+ * getopt_long() prints the first line itself for a bad option ("sockcap
+ * record: invalid option -- 'z'": main() names each subcommand's argv[0]
+ * "sockcap CMD"), so its '?' only needs sc_cli_try_help().  Both return
+ * SC_EXIT_FATAL.  `cmd` NULL: the program itself. */
+int sc_cli_try_help(const char *cmd);
+int sc_cli_usage_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Write `len` bytes as a C-like escaped string body: printable ASCII as is,
  * \r \n \t \\ \" and \xNN otherwise.  At most `max` input bytes; "..." is
  * appended when cut. */

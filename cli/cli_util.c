@@ -23,6 +23,32 @@ void sc_cli_err(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int sc_cli_try_help(const char *cmd)
+{
+	fflush(stdout);
+	if (cmd)
+		fprintf(stderr, "Try '%s %s --help' for more information.\n", sc_cli_progname, cmd);
+	else
+		fprintf(stderr, "Try '%s --help' for more information.\n", sc_cli_progname);
+	return SC_EXIT_FATAL;
+}
+
+int sc_cli_usage_err(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	if (cmd)
+		fprintf(stderr, "%s %s: ", sc_cli_progname, cmd);
+	else
+		fprintf(stderr, "%s: ", sc_cli_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return sc_cli_try_help(cmd);
+}
+
 void sc_cli_escape(FILE *out, const uint8_t *p, size_t len, size_t max)
 {
 	size_t n = len < max ? len : max;

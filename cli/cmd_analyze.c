@@ -150,13 +150,11 @@ int sc_cmd_analyze(int argc, char **argv)
 			break;
 		case 'q': quiet = true; break;
 		case 'h': usage(stdout); return SC_EXIT_OK;
-		default: usage(stderr); return SC_EXIT_FATAL;
+		default: return sc_cli_try_help("analyze");
 		}
 	}
 	if (optind >= argc) {
-		sc_cli_err("analyze", "no capture file given");
-		usage(stderr);
-		return SC_EXIT_FATAL;
+		return sc_cli_usage_err("analyze", "no capture file given");
 	}
 	for (int i = optind; i < argc; i++)
 		if (strcmp(argv[i], "-") == 0) {

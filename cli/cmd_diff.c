@@ -526,16 +526,13 @@ int sc_cmd_diff(int argc, char **argv)
 			free(ignore);
 			return SC_EXIT_OK;
 		default:
-			usage(stderr);
 			free(ignore);
-			return SC_EXIT_FATAL;
+			return sc_cli_try_help("diff");
 		}
 	}
 	if (argc - optind != 2) {
-		sc_cli_err("diff", "give two inputs: A (the reference) and B (the new run)");
-		usage(stderr);
 		free(ignore);
-		return SC_EXIT_FATAL;
+		return sc_cli_usage_err("diff", "give two inputs: A (the reference) and B (the new run)");
 	}
 	o.ignore = ignore;
 	status = compare(argv[optind], argv[optind + 1], &o, max_body, json, quiet);

@@ -488,13 +488,11 @@ int sc_cmd_dump(int argc, char **argv)
 			break;
 		}
 		case 'h': usage(stdout); return SC_EXIT_OK;
-		default: usage(stderr); return SC_EXIT_FATAL;
+		default: return sc_cli_try_help("dump");
 		}
 	}
 	if (optind + 1 != argc) {
-		sc_cli_err("dump", optind >= argc ? "no capture file given" : "one capture file at a time");
-		usage(stderr);
-		return SC_EXIT_FATAL;
+		return sc_cli_usage_err("dump", optind >= argc ? "no capture file given" : "one capture file at a time");
 	}
 	kind = sc_cli_detect(argv[optind]);
 	if (kind < 0) {

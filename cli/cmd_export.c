@@ -191,19 +191,16 @@ int sc_cmd_export(int argc, char **argv)
 		case 'f': force = true; break;
 		case 'q': quiet = true; break;
 		case 'h': usage(stdout); goto out;
-		default: usage(stderr); status = SC_EXIT_FATAL; goto out;
+		default: status = sc_cli_try_help("export"); goto out;
 		}
 	}
 	o.redact_headers = names;
 	if (!har && !pcapng) {
-		sc_cli_err("export", "say what to write: --har FILE (or --pcapng FILE)");
-		usage(stderr);
-		status = SC_EXIT_FATAL;
+		status = sc_cli_usage_err("export", "say what to write: --har FILE (or --pcapng FILE)");
 		goto out;
 	}
 	if (optind + 1 != argc) {
-		sc_cli_err("export", optind >= argc ? "no input given" : "one input at a time");
-		status = SC_EXIT_FATAL;
+		status = sc_cli_usage_err("export", optind >= argc ? "no input given" : "one input at a time");
 		goto out;
 	}
 	input = argv[optind];

@@ -801,13 +801,11 @@ int sc_cmd_info(int argc, char **argv)
 		case 'j': o.json = true; break;
 		case 'a': o.all = true; break;
 		case 'h': usage(stdout); return SC_EXIT_OK;
-		default: usage(stderr); return SC_EXIT_FATAL;
+		default: return sc_cli_try_help("info");
 		}
 	}
 	if (optind >= argc) {
-		sc_cli_err("info", "no capture file given");
-		usage(stderr);
-		return SC_EXIT_FATAL;
+		return sc_cli_usage_err("info", "no capture file given");
 	}
 	for (int i = optind; i < argc; i++) {
 		int kind = sc_cli_detect(argv[i]), st;

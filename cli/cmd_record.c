@@ -210,7 +210,7 @@ int sc_cmd_record(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case OPT_CHECK: check = true; break;
 		case 'h': usage(stdout); return SC_EXIT_OK;
-		default: usage(stderr); return SC_EXIT_FATAL;
+		default: return sc_cli_try_help("record");
 		}
 	}
 	if (check) {
@@ -224,10 +224,8 @@ int sc_cmd_record(int argc, char **argv)
 		return SC_EXIT_OK;
 	}
 	if (!o.path || optind < argc) {
-		sc_cli_err("record", o.path ? "unexpected argument '%s'" : "-w FILE is required%s",
-			   o.path ? argv[optind] : "");
-		usage(stderr);
-		return SC_EXIT_FATAL;
+		return sc_cli_usage_err("record", o.path ? "unexpected argument '%s'" : "-w FILE is required%s",
+					o.path ? argv[optind] : "");
 	}
 	if (o.rotate_bytes && strcmp(o.path, "-") == 0) {
 		sc_cli_err("record", "-C needs a file, not standard output");

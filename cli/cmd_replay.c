@@ -125,13 +125,11 @@ int sc_cmd_replay(int argc, char **argv)
 		case OPT_JSON: json = true; break;
 		case 'q': quiet = true; break;
 		case 'h': usage(stdout); return SC_EXIT_OK;
-		default: usage(stderr); return SC_EXIT_FATAL;
+		default: return sc_cli_try_help("replay");
 		}
 	}
 	if (optind + 1 != argc || !target) {
-		sc_cli_err("replay", !target ? "--target http://HOST:PORT is required" : "one capture to replay");
-		usage(stderr);
-		return SC_EXIT_FATAL;
+		return sc_cli_usage_err("replay", !target ? "--target http://HOST:PORT is required" : "one capture to replay");
 	}
 	if (parse_target(target, host, sizeof(host), &o.port) < 0) {
 		sc_cli_err("replay", "bad target '%s': give http://HOST:PORT", target);

@@ -49,10 +49,8 @@ int main(int argc, char **argv)
 	 * and nothing reads them (5% of an analyze).  Process-wide, so here,
 	 * before SQLite initialises. */
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	if (argc < 2) {
-		usage(stderr);
-		return SC_EXIT_FATAL;
-	}
+	if (argc < 2)
+		return sc_cli_usage_err(NULL, "missing command (record, analyze, replay, export, diff, info, dump)");
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		usage(stdout);
 		return SC_EXIT_OK;
@@ -62,8 +60,18 @@ int main(int argc, char **argv)
 		return SC_EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			/* getopt_long() prefixes its messages with argv[0]: "sockcap
+			 * record: invalid option -- 'z'", as GNU tools say it. */
+			static char name[32];
+
+			snprintf(name, sizeof(name), "%s %s", sc_cli_progname, commands[i].name);
+			argv[1] = name;
 			return commands[i].run(argc - 1, argv + 1);
-	sc_cli_err(NULL, "unknown command '%s' (see '%s --help')", argv[1], sc_cli_progname);
-	return SC_EXIT_FATAL;
+		}
+	if (argv[1][0] == '-' && argv[1][1] == '-')
+		return sc_cli_usage_err(NULL, "unrecognized option '%s'", argv[1]);
+	if (argv[1][0] == '-' && argv[1][1])
+		return sc_cli_usage_err(NULL, "invalid option -- '%c'", argv[1][1]);
+	return sc_cli_usage_err(NULL, "unknown command '%s'", argv[1]);
 }
