@@ -171,6 +171,10 @@ int sc_diff_run(sqlite3 *a, sqlite3 *b, const struct sc_diff_opts *o, struct sc_
 
 void sc_diff_result_fini(struct sc_diff_result *res);
 
+/* Free what an entry owns (entries of a result are freed by
+ * sc_diff_result_fini). */
+void sc_diff_entry_fini(struct sc_diff_entry *e);
+
 /* Whether header `name` (any case) is ignored under `o` (NULL: the defaults). */
 bool sc_diff_header_ignored(const struct sc_diff_opts *o, const char *name, size_t len);
 
