@@ -220,16 +220,15 @@ static __always_inline void note_process(struct sc_task *tk)
 		tk->announced = 1;
 }
 
-static __always_inline void emit_loss(__u64 sock_id, __u8 dir, __u8 sys, __u64 off, __u64 len, __u32 reason)
+/* Returns whether the LOSS event reached the ring buffer. */
+static __always_inline bool emit_loss(__u64 sock_id, __u8 dir, __u8 sys, __u64 off, __u64 len, __u32 reason)
 {
 	struct sc_ev_loss *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
-		/* User space sees the hole in the offsets and reports it as
-		 * ringbuf-full: the bytes stay accounted, only the reason changes. */
 		count(SC_CNT_RB_DROP_EVENTS, 1);
 		count(SC_CNT_RB_DROP_LOSS, 1);
-		return;
+		return false;
 	}
 	fill_hdr(&e->h, SC_EV_LOSS, dir, sys, sock_id, 0);
 	e->offset = off;
@@ -237,6 +236,130 @@ static __always_inline void emit_loss(__u64 sock_id, __u8 dir, __u8 sys, __u64 o
 	e->reason = reason;
 	e->pad = 0;
 	bpf_ringbuf_submit(e, wake_flags());
+	return true;
+}
+
+/* ---- pending losses: a LOSS is written before any later event of its stream ---- */
+
+/* The lock guards one direction's pending loss.  It is only ever tried:
+ * waiting in a BPF program for a lock whose holder may be preempted (these
+ * programs can be, here) is not an option. */
+static __always_inline bool pend_trylock(struct sc_sock_state *st, __u8 dir)
+{
+	return __sync_val_compare_and_swap(&st->pend_lock[dir & 1], 0, 1) == 0;
+}
+
+static __always_inline void pend_unlock(struct sc_sock_state *st, __u8 dir)
+{
+	__sync_lock_test_and_set(&st->pend_lock[dir & 1], 0); /* xchg: orders the writes above */
+}
+
+/* Write the pending loss of one direction, if there is one.  Returns true
+ * when nothing is pending any more, false when it still is (the ring buffer is
+ * full, or another program holds the lock): then no later byte of that
+ * direction may be written before it. */
+static __always_inline bool flush_pend(struct sc_sock_state *st, __u8 dir)
+{
+	struct sc_pend *p = &st->pend[dir & 1];
+	struct sc_ev_loss *e;
+	bool done = false;
+
+	if (!*(volatile __u64 *)&p->len)
+		return true; /* the common case: one load, no lock */
+	if (!pend_trylock(st, dir))
+		return false;
+	if (!p->len) {
+		done = true;
+		goto out;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		goto out; /* still pending: not a dropped event, retried with the next one */
+	fill_hdr(&e->h, SC_EV_LOSS, dir, p->syscall, st->sock_id, 0);
+	/* The time and thread of the syscall that lost the bytes, not of now. */
+	e->h.ts_ns = p->ts_ns;
+	e->h.pid = p->pid;
+	e->h.tid = p->tid;
+	e->offset = p->off;
+	e->len = p->len;
+	e->reason = SC_BPF_LOSS_RINGBUF_FULL;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, wake_flags());
+	p->len = 0;
+	count(SC_CNT_PEND_EVENTS, 1);
+	done = true;
+out:
+	pend_unlock(st, dir);
+	return done;
+}
+
+/* Bytes [off, off + len) of one direction could not be written (their event,
+ * or a LOSS event before them, found the ring buffer full): add them to the
+ * pending loss, which the next event of the socket writes first.  Only a
+ * contiguous extension is kept; otherwise (another thread took the offsets
+ * between, or holds the lock) the bytes stay a hole in the offsets, which user
+ * space settles late and counts. */
+static __always_inline void keep_lost(struct sc_sock_state *st, __u8 dir, __u8 sys, __u64 off, __u64 len)
+{
+	struct sc_pend *p = &st->pend[dir & 1];
+	bool kept = false;
+
+	if (!len)
+		return;
+	if (pend_trylock(st, dir)) {
+		if (!p->len) {
+			__u64 id = bpf_get_current_pid_tgid();
+
+			p->off = off;
+			p->len = len;
+			p->ts_ns = bpf_ktime_get_ns();
+			p->pid = id >> 32;
+			p->tid = (__u32)id;
+			p->syscall = sys;
+			kept = true;
+		} else if (p->off + p->len == off) {
+			p->len += len;
+			kept = true;
+		}
+		pend_unlock(st, dir);
+	}
+	if (!kept)
+		count(SC_CNT_HOLE_BYTES, len);
+}
+
+/* What one syscall moved on one socket direction, and where its bytes are. */
+struct sc_io {
+	__u64 off;  /* stream offset of the first byte */
+	__u64 len;  /* bytes moved */
+	__u64 ubuf; /* a plain buffer, or 0 */
+	__u64 iov;  /* else an iovec array */
+	__u32 iovcnt;
+	__u8 dir, sys;
+	__u8 pad[2];
+};
+
+/* The bytes of `io` are lost for `reason`: a LOSS event, in order behind
+ * whatever is pending, or else pending themselves (as ringbuf-full).  Global:
+ * verified once, and its stack is not added to each caller's. */
+__noinline int sc_lost(struct sc_sock_state *st, const struct sc_io *io, __u32 reason)
+{
+	__u8 dir, sys;
+
+	if (!st || !io)
+		return 0;
+	dir = io->dir & 1;
+	sys = io->sys;
+	if (!flush_pend(st, dir) || !emit_loss(st->sock_id, dir, sys, io->off, io->len, reason))
+		keep_lost(st, dir, sys, io->off, io->len);
+	return 0;
+}
+
+static __always_inline void lost_range(struct sc_sock_state *st, __u8 dir, __u8 sys, __u64 off, __u64 len,
+				       __u32 reason)
+{
+	struct sc_io io = { .off = off, .len = len, .dir = dir, .sys = sys };
+
+	sc_lost(st, &io, reason);
 }
 
 /* Emit the OPEN event of a socket: addresses and ports from the kernel's
@@ -299,34 +422,25 @@ static __always_inline bool emit_open(struct sock *sk, struct sc_sock_state *st,
 	return true;
 }
 
-/* The state of socket `sk`, created on first sight.  `how` says whether we
- * saw it born (connect/accept) or met it in the middle of its life. */
-static __always_inline struct sc_sock_state *sock_state(struct sock *sk, __u64 inode, __u8 how, __s32 fd)
+/* A new state for socket `sk` (first sight, or its address reused by a new
+ * socket: `old` is then the previous one's).  Not inlined: its state on the
+ * stack would otherwise add to the deepest call chain's stack. */
+static __noinline struct sc_sock_state *sock_state_new(struct sock *sk, struct sc_sock_state *old, __u64 inode,
+						       __u8 how, __s32 fd)
 {
 	__u64 key = (__u64)sk;
-	struct sc_sock_state *st = bpf_map_lookup_elem(&socks, &key);
 	struct sc_sock_state ns = {};
+	struct sc_sock_state *st;
 	__u64 replaced = 0, r0 = 0, r1 = 0;
 	__u8 flags = 0;
 
-	if (st && st->inode == inode) {
-		/* A dropped OPEN is retried with what was known when the state
-		 * was made, so a connect()ed socket is not called mid-stream. */
-		if (!(st->flags & (SC_SOCK_OPEN_SENT | SC_SOCK_IGNORED))) {
-			__u8 first = (st->flags >> SC_SOCK_HOW_SHIFT) & 0xff;
-
-			if (emit_open(sk, st, first, fd, first == SC_BPF_HOW_EXISTING ? SC_OPEN_F_MIDSTREAM : 0, 0, 0, 0))
-				__sync_fetch_and_or(&st->flags, SC_SOCK_OPEN_SENT);
-		}
-		return st;
-	}
-	if (st) {
+	if (old) {
 		/* Same kernel address, different inode: the old socket was freed
 		 * without a close we saw (process exit) and the memory reused. */
-		replaced = st->sock_id;
-		r0 = st->off[0];
-		r1 = st->off[1];
-		if (!(st->flags & SC_SOCK_IGNORED))
+		replaced = old->sock_id;
+		r0 = old->off[0];
+		r1 = old->off[1];
+		if (!(old->flags & SC_SOCK_IGNORED))
 			flags |= SC_OPEN_F_REPLACED;
 	}
 	ns.sock_id = __sync_fetch_and_add(&next_sock_id, 1) + 1;
@@ -361,6 +475,27 @@ static __always_inline struct sc_sock_state *sock_state(struct sock *sk, __u64 i
 	return st;
 }
 
+/* The state of socket `sk`, created on first sight.  `how` says whether we
+ * saw it born (connect/accept) or met it in the middle of its life. */
+static __always_inline struct sc_sock_state *sock_state(struct sock *sk, __u64 inode, __u8 how, __s32 fd)
+{
+	__u64 key = (__u64)sk;
+	struct sc_sock_state *st = bpf_map_lookup_elem(&socks, &key);
+
+	if (st && st->inode == inode) {
+		/* A dropped OPEN is retried with what was known when the state
+		 * was made, so a connect()ed socket is not called mid-stream. */
+		if (!(st->flags & (SC_SOCK_OPEN_SENT | SC_SOCK_IGNORED))) {
+			__u8 first = (st->flags >> SC_SOCK_HOW_SHIFT) & 0xff;
+
+			if (emit_open(sk, st, first, fd, first == SC_BPF_HOW_EXISTING ? SC_OPEN_F_MIDSTREAM : 0, 0, 0, 0))
+				__sync_fetch_and_or(&st->flags, SC_SOCK_OPEN_SENT);
+		}
+		return st;
+	}
+	return sock_state_new(sk, st, inode, how, fd);
+}
+
 /* ---- payload ----------------------------------------------------------------------- */
 
 struct chunk_ctx {
@@ -373,51 +508,65 @@ struct chunk_ctx {
 	__u32 iovcnt, iovidx;
 	__u32 orig_len;
 	__u8 dir, sys;
+	__u8 failed;     /* an event did not fit: the rest of the syscall is pending */
 };
 
-/* One DATA event of `n` (<= SIZE) bytes in a reservation of constant SIZE. */
-#define EMIT_TIER(SIZE)                                                                              \
-	if (n <= (SIZE)) {                                                                          \
-		struct sc_ev_data *e = bpf_ringbuf_reserve(&events, sizeof(*e) + (SIZE), 0);          \
-		if (!e)                                                                             \
-			goto drop;                                                                  \
-		/* Bound the very register passed to the helper: clang otherwise   \
-		 * checks one copy of n and passes another (BPF-NOTES.md). */       \
-		__u64 m = n;                                                                        \
-		barrier_var(m);                                                                     \
-		if (m > (SIZE))                                                                     \
-			m = (SIZE);                                                                 \
-		barrier_var(m);                                                                     \
-		if (bpf_probe_read_user((void *)(e + 1), m, (const void *)c->ubuf)) {              \
-			bpf_ringbuf_discard(e, 0);                                                  \
-			goto fault;                                                                 \
-		}                                                                                   \
-		fill_hdr(&e->h, SC_EV_DATA, c->dir, c->sys, c->sock_id, m);                        \
-		e->offset = c->off;                                                                 \
-		e->orig_len = c->orig_len;                                                          \
-		e->pad = 0;                                                                         \
-		bpf_ringbuf_submit(e, wake_flags());                                                           \
-		goto done;                                                                          \
+/* Reserve a DATA event for `n` bytes in the smallest of a few constant sizes
+ * that fits (bpf_ringbuf_reserve needs a constant size).  Tiers 4x apart: at
+ * most 4x the ring space of the payload, and small requests (the common
+ * case) take little. */
+#define TIER(SIZE)                                                                     \
+	if (n <= (SIZE)) {                                                            \
+		*cap = (SIZE);                                                        \
+		return bpf_ringbuf_reserve(&events, sizeof(struct sc_ev_data) + (SIZE), 0); \
 	}
+
+static __always_inline struct sc_ev_data *reserve_data(__u32 n, __u32 *cap)
+{
+	TIER(128)
+	TIER(512)
+	TIER(2048)
+	TIER(8192)
+	TIER(SC_CHUNK_MAX)
+	return NULL;
+}
 
 static __always_inline void emit_chunk(struct chunk_ctx *c, __u32 n)
 {
-	/* Tiers 4x apart: at most 4x the ring space of the payload, and small
-	 * requests (the common case) take little. */
-	EMIT_TIER(128)
-	EMIT_TIER(512)
-	EMIT_TIER(2048)
-	EMIT_TIER(8192)
-	EMIT_TIER(SC_CHUNK_MAX)
-	return;
-drop:
-	count(SC_CNT_RB_DROP_EVENTS, 1);
-	count(SC_CNT_RB_DROP_BYTES, n);
-	goto done;
-fault:
-	count(SC_CNT_READ_FAULT_BYTES, n);
-	emit_loss(c->sock_id, c->dir, c->sys, c->off, n, SC_BPF_LOSS_READ_FAULT);
-done:
+	__u32 cap = 0;
+	struct sc_ev_data *e = reserve_data(n, &cap);
+	__u64 m = n;
+
+	if (!e) {
+		/* Nothing more of this syscall may reach the ring before the loss
+		 * of these bytes: the caller makes the rest pending. */
+		count(SC_CNT_RB_DROP_EVENTS, 1);
+		count(SC_CNT_RB_DROP_BYTES, n);
+		c->failed = 1;
+		return;
+	}
+	/* Bound the very register passed to the helper: clang otherwise checks
+	 * one copy of n and passes another (BPF-NOTES.md). */
+	barrier_var(m);
+	if (m > cap)
+		m = cap;
+	if (m > SC_CHUNK_MAX)
+		m = SC_CHUNK_MAX;
+	barrier_var(m);
+	if (bpf_probe_read_user((void *)(e + 1), m, (const void *)c->ubuf)) {
+		bpf_ringbuf_discard(e, 0);
+		count(SC_CNT_READ_FAULT_BYTES, n);
+		if (!emit_loss(c->sock_id, c->dir, c->sys, c->off, n, SC_BPF_LOSS_READ_FAULT)) {
+			c->failed = 1;
+			return;
+		}
+	} else {
+		fill_hdr(&e->h, SC_EV_DATA, c->dir, c->sys, c->sock_id, m);
+		e->offset = c->off;
+		e->orig_len = c->orig_len;
+		e->pad = 0;
+		bpf_ringbuf_submit(e, wake_flags());
+	}
 	c->ubuf += n;
 	c->off += n;
 	c->left -= n;
@@ -429,7 +578,7 @@ static long buf_step(__u32 i, void *arg)
 	struct chunk_ctx *c = arg;
 	__u64 n = c->left;
 
-	if (n == 0)
+	if (n == 0 || c->failed)
 		return 1;
 	if (n > SC_CHUNK_MAX)
 		n = SC_CHUNK_MAX;
@@ -443,7 +592,7 @@ static long iov_step(__u32 i, void *arg)
 	struct iovec v;
 	__u64 n;
 
-	if (c->remaining == 0)
+	if (c->remaining == 0 || c->failed)
 		return 1;
 	if (c->left == 0) {
 		if (c->iovidx >= c->iovcnt || c->iovidx >= SC_MAX_IOV)
@@ -462,37 +611,70 @@ static long iov_step(__u32 i, void *arg)
 	return 0;
 }
 
-/* Emit `len` bytes moved at stream offset `off`, from a plain buffer or
- * from an iovec array.  What cannot be read (more iovecs than SC_MAX_IOV) is
- * reported as a loss, never silently dropped. */
-static __always_inline void emit_payload(struct sc_sock_state *st, __u8 dir, __u8 sys, __u64 off, __u64 len,
-					 __u32 orig, __u64 ubuf, __u64 iov, __u32 iovcnt)
+/* Emit the bytes of `io`, from a plain buffer or from an iovec array.  What
+ * cannot be read (more iovecs than SC_MAX_IOV) is reported as a loss, never
+ * silently dropped.  Order: a pending loss of this direction first; then the
+ * payload in offset order, then the snaplen loss of the tail; from the first
+ * event that does not fit on, the rest of the syscall joins the pending loss
+ * instead.  Global, so that the verifier checks it once for all its callers
+ * (a map value arrives here as plain memory: atomics work on it alike). */
+__noinline int sc_emit_payload(struct sc_sock_state *st, const struct sc_io *io)
 {
 	struct chunk_ctx c = {};
-	__u64 keep = len;
+	__u64 off, len, end, keep;
+	__u8 dir, sys;
 
-	if (snaplen && keep > snaplen) {
-		emit_loss(st->sock_id, dir, sys, off + snaplen, len - snaplen, SC_BPF_LOSS_SNAPLEN);
-		keep = snaplen;
+	if (!st || !io)
+		return 0;
+	off = io->off;
+	len = io->len;
+	dir = io->dir & 1;
+	sys = io->sys;
+	end = off + len;
+	keep = len;
+	count(SC_CNT_SYSCALLS, 1);
+	flush_pend(st, dir ^ 1); /* the other direction's, while we are here */
+	if (!flush_pend(st, dir)) {
+		keep_lost(st, dir, sys, off, len);
+		return 0;
 	}
+	if (snaplen && keep > snaplen)
+		keep = snaplen;
 	c.sock_id = st->sock_id;
 	c.off = off;
 	c.remaining = keep;
-	c.orig_len = orig;
+	c.orig_len = (__u32)len;
 	c.dir = dir;
 	c.sys = sys;
-	if (iov) {
-		c.iov = iov;
-		c.iovcnt = iovcnt;
+	if (io->iov) {
+		c.iov = io->iov;
+		c.iovcnt = io->iovcnt;
 		bpf_loop(SC_MAX_IOV + SC_MAX_CHUNKS, iov_step, &c, 0);
 	} else {
-		c.ubuf = ubuf;
+		c.ubuf = io->ubuf;
 		c.left = keep;
 		bpf_loop(SC_MAX_CHUNKS, buf_step, &c, 0);
 	}
-	if (c.remaining)
-		emit_loss(st->sock_id, dir, sys, c.off, c.remaining,
-			  iov ? SC_BPF_LOSS_UNSUPPORTED : SC_BPF_LOSS_OTHER);
+	if (c.failed) {
+		keep_lost(st, dir, sys, c.off, end - c.off);
+		return 0;
+	}
+	if (c.remaining && !emit_loss(st->sock_id, dir, sys, c.off, c.remaining,
+				      io->iov ? SC_BPF_LOSS_UNSUPPORTED : SC_BPF_LOSS_OTHER)) {
+		keep_lost(st, dir, sys, c.off, end - c.off);
+		return 0;
+	}
+	if (keep < len && !emit_loss(st->sock_id, dir, sys, off + keep, len - keep, SC_BPF_LOSS_SNAPLEN))
+		keep_lost(st, dir, sys, off + keep, len - keep);
+	return 0;
+}
+
+static __always_inline void emit_payload(struct sc_sock_state *st, __u8 dir, __u8 sys, __u64 off, __u64 len,
+					 __u64 ubuf, __u64 iov, __u32 iovcnt)
+{
+	struct sc_io io = { .off = off, .len = len, .ubuf = ubuf, .iov = iov, .iovcnt = iovcnt, .dir = dir, .sys = sys };
+
+	sc_emit_payload(st, &io);
 }
 
 struct mmsg_ctx {
@@ -502,25 +684,42 @@ struct mmsg_ctx {
 	__u8 dir, sys;
 };
 
+/* The iovec array and count of a user_msghdr: only these two fields are
+ * read, to keep the deepest call chain's stack small. */
+static __always_inline int read_msg_iov(__u64 msghdr, struct sc_io *io)
+{
+	__u64 f[2]; /* msg_iov, msg_iovlen: adjacent in struct user_msghdr */
+
+	_Static_assert(__builtin_offsetof(struct user_msghdr, msg_iovlen) ==
+			       __builtin_offsetof(struct user_msghdr, msg_iov) + 8, "user_msghdr layout");
+	if (bpf_probe_read_user(f, sizeof(f), (const void *)(msghdr + __builtin_offsetof(struct user_msghdr, msg_iov))))
+		return -1;
+	io->ubuf = 0;
+	io->iov = f[0];
+	io->iovcnt = (__u32)f[1];
+	return 0;
+}
+
 static long mmsg_step(__u32 i, void *arg)
 {
 	struct mmsg_ctx *m = arg;
-	struct mmsghdr h;
 	struct sc_sock_state *st = m->st;
-	__u64 off;
+	__u64 h = m->vec + (__u64)i * sizeof(struct mmsghdr);
+	struct sc_io io = { .dir = m->dir, .sys = m->sys };
+	__u32 n;
 
 	if (i >= m->nmsg || !st)
 		return 1;
-	if (bpf_probe_read_user(&h, sizeof(h), (const void *)(m->vec + (__u64)i * sizeof(h))))
+	if (bpf_probe_read_user(&n, sizeof(n), (const void *)(h + __builtin_offsetof(struct mmsghdr, msg_len))))
 		return 1;
-	if (h.msg_len == 0)
+	if (n == 0)
 		return 0;
-	off = __sync_fetch_and_add(&st->off[m->dir & 1], h.msg_len);
-	if (i < SC_MAX_MMSG)
-		emit_payload(st, m->dir, m->sys, off, h.msg_len, h.msg_len, 0, (__u64)h.msg_hdr.msg_iov,
-			     (__u32)h.msg_hdr.msg_iovlen);
+	io.off = __sync_fetch_and_add(&st->off[m->dir & 1], n);
+	io.len = n;
+	if (i < SC_MAX_MMSG && read_msg_iov(h, &io) == 0)
+		sc_emit_payload(st, &io);
 	else
-		emit_loss(st->sock_id, m->dir, m->sys, off, h.msg_len, SC_BPF_LOSS_UNSUPPORTED);
+		sc_lost(st, &io, i < SC_MAX_MMSG ? SC_BPF_LOSS_READ_FAULT : SC_BPF_LOSS_UNSUPPORTED);
 	return 0;
 }
 
@@ -645,6 +844,14 @@ static __always_inline void on_close(struct sc_args *a)
 		bpf_map_delete_elem(&socks, &key);
 		return;
 	}
+	/* Pending losses go before the CLOSE; if one cannot, the state stays
+	 * and user space writes both from it at stop. */
+	bool out_done = flush_pend(st, 0), in_done = flush_pend(st, 1);
+
+	if (!out_done || !in_done) {
+		__sync_fetch_and_or(&st->flags, SC_SOCK_CLOSED);
+		return;
+	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(SC_CNT_RB_DROP_EVENTS, 1);
@@ -716,24 +923,24 @@ __noinline int sc_on_exit(long ret)
 	off = __sync_fetch_and_add(&st->off[a.dir & 1], (__u64)ret);
 	switch (a.kind) {
 	case K_BUF:
-		emit_payload(st, a.dir, a.sys, off, ret, ret, a.ptr, 0, 0);
+		emit_payload(st, a.dir, a.sys, off, ret, a.ptr, 0, 0);
 		break;
 	case K_IOV:
-		emit_payload(st, a.dir, a.sys, off, ret, ret, 0, a.ptr, (__u32)a.cnt);
+		emit_payload(st, a.dir, a.sys, off, ret, 0, a.ptr, (__u32)a.cnt);
 		break;
 	case K_MSG: {
-		struct user_msghdr mh;
+		struct sc_io io = { .off = off, .len = ret, .dir = a.dir, .sys = a.sys };
 
-		if (bpf_probe_read_user(&mh, sizeof(mh), (const void *)a.ptr)) {
+		if (read_msg_iov(a.ptr, &io)) {
 			count(SC_CNT_READ_FAULT_BYTES, ret);
-			emit_loss(st->sock_id, a.dir, a.sys, off, ret, SC_BPF_LOSS_READ_FAULT);
+			sc_lost(st, &io, SC_BPF_LOSS_READ_FAULT);
 			break;
 		}
-		emit_payload(st, a.dir, a.sys, off, ret, ret, 0, (__u64)mh.msg_iov, (__u32)mh.msg_iovlen);
+		sc_emit_payload(st, &io);
 		break;
 	}
 	case K_NOUSER:
-		emit_loss(st->sock_id, a.dir, a.sys, off, ret, SC_BPF_LOSS_NOT_USER_MEMORY);
+		lost_range(st, a.dir, a.sys, off, ret, SC_BPF_LOSS_NOT_USER_MEMORY);
 		break;
 	}
 	return 0;

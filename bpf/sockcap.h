@@ -7,7 +7,7 @@
 #ifndef SOCKCAP_ABI_H
 #define SOCKCAP_ABI_H
 
-#define SC_ABI_VERSION 1
+#define SC_ABI_VERSION 2
 
 #define SC_MAX_PIDS 8      /* -p filters */
 #define SC_MAX_PORTS 8     /* --port filters */
@@ -49,6 +49,7 @@ enum sc_bpf_how {
 
 /* Loss reasons: enum sc_loss_reason in formats/sc_types.h, likewise. */
 enum sc_bpf_loss {
+	SC_BPF_LOSS_RINGBUF_FULL = 1,
 	SC_BPF_LOSS_SNAPLEN = 2,
 	SC_BPF_LOSS_NOT_USER_MEMORY = 3,
 	SC_BPF_LOSS_UNSUPPORTED = 4,
@@ -75,6 +76,9 @@ enum sc_counter {
 	SC_CNT_STATE_FULL,       /* socket state could not be created */
 	SC_CNT_ARGS_FULL,        /* syscall arguments could not be stored */
 	SC_CNT_SYSCALLS,         /* socket syscalls seen that moved bytes */
+	SC_CNT_PEND_EVENTS,      /* LOSS events written late, from a socket's pending loss */
+	SC_CNT_HOLE_BYTES,       /* lost bytes that could not join a pending loss: user space
+				  * finds them as holes and settles them late */
 	SC_CNT_MAX,
 };
 
@@ -139,11 +143,26 @@ struct sc_ev_proc {
 	char comm[SC_COMM_LEN];
 };
 
+/* Bytes of one socket direction whose LOSS event could not be written yet
+ * (the ring buffer was full).  The BPF side writes it before any later event
+ * of that direction, so that in the file a LOSS never follows data of its
+ * stream that came after it (formats/SKC-FORMAT.md, "What the writer
+ * guarantees"); user space writes what is still pending at stop. */
+struct sc_pend {
+	__u64 off;
+	__u64 len;   /* 0: nothing pending */
+	__u64 ts_ns; /* when the syscall that moved the first of these bytes ran */
+	__u32 pid, tid;
+	__u8 syscall;
+	__u8 pad[7];
+};
+
 /* Value of the `socks` map, keyed by the kernel's struct sock pointer.  User
- * space reads it at stop to learn the final stream offsets of open sockets. */
+ * space reads it at stop to learn the final stream offsets of open sockets
+ * and the losses still pending. */
 #define SC_SOCK_OPEN_SENT 0x01 /* the OPEN event reached the ring buffer */
 #define SC_SOCK_IGNORED 0x02   /* excluded by --port, or not a stream socket */
-#define SC_SOCK_CLOSED 0x04    /* closed, but the CLOSE event was dropped */
+#define SC_SOCK_CLOSED 0x04    /* closed, but the CLOSE event (or a LOSS before it) was dropped */
 #define SC_SOCK_HOW_SHIFT 8    /* bits 8..15: enum sc_bpf_how, for a retried OPEN */
 
 struct sc_sock_state {
@@ -153,6 +172,11 @@ struct sc_sock_state {
 	__u64 flags;   /* SC_SOCK_* (64 bits: BPF atomics on 32-bit words need cpu v3) */
 	__u32 pid;
 	__u32 pad;
+	/* A try-lock per direction over pend[dir]: taken with compare-and-swap,
+	 * never waited for (a program that finds it taken leaves its bytes as a
+	 * hole for user space to settle, counted in SC_CNT_HOLE_BYTES). */
+	__u64 pend_lock[2];
+	struct sc_pend pend[2];
 };
 
 #endif

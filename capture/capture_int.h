@@ -12,10 +12,14 @@
 
 /* The consumer turns ring-buffer samples into .skc records.  It keeps, per
  * socket direction, which stream bytes it has seen (captured or reported
- * lost); a hole that stays open for SC_HOLE_GRACE_NS, or is still open when
- * the socket closes or recording stops, was dropped by the ring buffer and
- * becomes a LOSS record with reason ringbuf-full.  Every byte the syscalls
- * moved therefore ends up in a DATA or a LOSS record. */
+ * lost).  The kernel side writes a LOSS before any later event of its stream
+ * (bpf/sockcap.h, struct sc_pend), so records arrive in stream order; what
+ * slips through (threads racing on one socket, a loss the kernel could not
+ * keep) shows as a hole, and a hole that stays open for SC_HOLE_GRACE_NS, or
+ * is still open when the socket closes or recording stops, becomes a LOSS
+ * record with reason ringbuf-full ("settled late").  A LOSS is trimmed to the
+ * bytes not accounted for yet.  Every byte the syscalls moved therefore ends
+ * up in exactly one DATA or LOSS record. */
 #define SC_HOLE_GRACE_NS 1000000000ull
 #define SC_MAX_EXTRA 256 /* out-of-order intervals kept per direction */
 
@@ -25,7 +29,11 @@ struct sc_consumer_stats {
 	uint64_t sockets, processes;
 	uint64_t bad_samples;
 	uint64_t overlaps;
-	uint64_t hole_bytes; /* bytes reported lost as ringbuf-full */
+	uint64_t hole_bytes;    /* bytes of holes settled late as ringbuf-full */
+	uint64_t holes_settled; /* LOSS records written for them */
+	uint64_t late_losses;   /* LOSS records written after later DATA of their stream */
+	uint64_t loss_trimmed;  /* bytes of LOSS events already accounted for */
+	uint64_t pend_at_stop;  /* losses still pending in the kernel at stop */
 };
 
 /* `w` is borrowed; sc_consumer_set_writer() replaces it on rotation. */
@@ -39,7 +47,8 @@ int sc_consumer_event(struct sc_consumer *c, const void *data, size_t size);
 /* Report holes older than the grace period.  `now_ns` is CLOCK_MONOTONIC. */
 int sc_consumer_tick(struct sc_consumer *c, uint64_t now_ns);
 
-/* At stop: the kernel's final state of a socket (from the `socks` map). */
+/* At stop: the kernel's final state of a socket (from the `socks` map),
+ * with its pending losses, which are written at once. */
 int sc_consumer_final(struct sc_consumer *c, const struct sc_sock_state *st, uint64_t now_ns);
 
 /* At stop, after every sc_consumer_final(): close out every socket, report

@@ -32,7 +32,8 @@ _Static_assert(sizeof(struct sc_ev_loss) == 56, "sc_ev_loss");
 _Static_assert(sizeof(struct sc_ev_close) == 48, "sc_ev_close");
 _Static_assert(sizeof(struct sc_ev_proc) == 56, "sc_ev_proc");
 _Static_assert(offsetof(struct sc_ev_open, comm) == 112 && sizeof(struct sc_ev_open) == 240, "sc_ev_open");
-_Static_assert(sizeof(struct sc_sock_state) == 48, "sc_sock_state");
+_Static_assert(sizeof(struct sc_pend) == 40, "sc_pend");
+_Static_assert(offsetof(struct sc_sock_state, pend) == 64 && sizeof(struct sc_sock_state) == 144, "sc_sock_state");
 
 struct ivl {
 	uint64_t start, end;
@@ -44,6 +45,8 @@ struct cdir {
 	uint64_t maxend; /* highest offset known to have moved */
 	struct ivl *extra; /* sorted, disjoint intervals above next */
 	size_t n;
+	bool have_data;
+	uint64_t data_max_off; /* highest offset of a DATA record written */
 };
 
 struct csock {
@@ -174,22 +177,30 @@ static struct csock *sock_get(struct sc_consumer *c, uint64_t id)
 	return s;
 }
 
-static int write_loss(struct sc_consumer *c, const struct csock *s, unsigned dir, uint64_t off, uint64_t len,
-		      unsigned reason, uint64_t ts)
+/* Every LOSS record of a socket direction goes through here: it counts the
+ * ones that follow later data of their stream, which the writer's ordering
+ * guarantee (SKC-FORMAT.md) allows only for what slipped through. */
+static int put_loss(struct sc_consumer *c, const struct csock *s, unsigned dir, uint64_t off, uint64_t len,
+		    unsigned reason, unsigned syscall, uint32_t pid, uint64_t ts)
 {
 	struct sc_skc_rec r = { .type = SC_SKC_LOSS };
+	const struct cdir *d = &s->d[dir];
 
-	r.u.loss.sock_id = s ? s->id : 0;
+	if (d->have_data && d->data_max_off > off)
+		c->st.late_losses++;
+	r.u.loss.sock_id = s->id;
 	r.u.loss.ts_ns = ts;
 	r.u.loss.offset = off;
 	r.u.loss.len = len;
-	r.u.loss.pid = s ? s->pid : 0;
+	r.u.loss.pid = pid;
 	r.u.loss.dir = (uint8_t)dir;
 	r.u.loss.reason = (uint8_t)reason;
+	r.u.loss.syscall = (uint8_t)syscall;
 	return sc_skc_write(c->w, &r);
 }
 
-/* Report every hole below `upto` in one direction as ringbuf-full. */
+/* Report every hole below `upto` in one direction as ringbuf-full: the
+ * fallback for lost bytes whose LOSS the kernel side could not keep. */
 static int settle(struct sc_consumer *c, struct csock *s, unsigned dir, uint64_t upto, uint64_t ts)
 {
 	struct cdir *d = &s->d[dir];
@@ -201,10 +212,11 @@ static int settle(struct sc_consumer *c, struct csock *s, unsigned dir, uint64_t
 		if (d->n > 0 && d->extra[0].start < upto)
 			end = d->extra[0].start;
 		if (end > d->next) {
-			rc = write_loss(c, s, dir, d->next, end - d->next, SC_LOSS_RINGBUF_FULL, ts);
+			rc = put_loss(c, s, dir, d->next, end - d->next, SC_LOSS_RINGBUF_FULL, 0, s->pid, ts);
 			if (rc < 0)
 				return rc;
 			c->st.hole_bytes += end - d->next;
+			c->st.holes_settled++;
 		}
 		d->next = end;
 		if (d->n > 0 && d->extra[0].start <= d->next) {
@@ -279,6 +291,55 @@ static int cover(struct sc_consumer *c, struct csock *s, unsigned dir, uint64_t 
 	memmove(&d->extra[i + 1], &d->extra[i], (d->n - i) * sizeof(*d->extra));
 	d->extra[i] = (struct ivl){ off, end, now };
 	d->n++;
+	return 0;
+}
+
+/* The first run of bytes in [from, end) that is not accounted for yet:
+ * false when there is none. */
+static bool first_hole(const struct cdir *d, uint64_t from, uint64_t end, uint64_t *hs, uint64_t *he)
+{
+	uint64_t cur = from > d->next ? from : d->next;
+
+	for (size_t i = 0; i < d->n && cur < end; i++) {
+		if (d->extra[i].end <= cur)
+			continue;
+		if (d->extra[i].start > cur) {
+			*hs = cur;
+			*he = d->extra[i].start < end ? d->extra[i].start : end;
+			return true;
+		}
+		cur = d->extra[i].end;
+	}
+	if (cur >= end)
+		return false;
+	*hs = cur;
+	*he = end;
+	return true;
+}
+
+/* Write a loss of [off, off + len), trimmed to the bytes not accounted for
+ * yet, so that no byte is counted twice: a pending loss read from the kernel
+ * at stop may have reached the ring buffer too, and a hole settled late may
+ * meet the LOSS that explains it.  One record per run of unaccounted bytes. */
+static int loss_trimmed(struct sc_consumer *c, struct csock *s, unsigned dir, uint64_t off, uint64_t len,
+			unsigned reason, unsigned syscall, uint32_t pid, uint64_t ts)
+{
+	struct cdir *d = &s->d[dir];
+	uint64_t end = off + len < off ? UINT64_MAX : off + len;
+	uint64_t hs, he, written = 0;
+	int rc;
+
+	for (uint64_t from = off; from < end && first_hole(d, from, end, &hs, &he); from = he) {
+		rc = put_loss(c, s, dir, hs, he - hs, reason, syscall, pid, ts);
+		if (rc == 0)
+			rc = cover(c, s, dir, hs, he - hs, ts);
+		if (rc < 0)
+			return rc;
+		written += he - hs;
+	}
+	c->st.loss_trimmed += (end - off) - written;
+	if (end > d->maxend)
+		d->maxend = end;
 	return 0;
 }
 
@@ -394,10 +455,13 @@ static int on_data(struct sc_consumer *c, const struct sc_ev_data *e, size_t siz
 {
 	struct sc_skc_rec r = { .type = SC_SKC_DATA };
 	struct csock *s;
+	struct cdir *d;
 	unsigned dir = e->h.dir ? 1 : 0;
+	uint64_t end, hs, he, written = 0;
 	int rc;
 
-	if (e->h.len == 0 || e->h.len > SC_CHUNK_MAX || sizeof(*e) + e->h.len > size) {
+	if (e->h.len == 0 || e->h.len > SC_CHUNK_MAX || sizeof(*e) + e->h.len > size ||
+	    e->offset + e->h.len < e->offset) {
 		c->st.bad_samples++;
 		return 0;
 	}
@@ -406,45 +470,47 @@ static int on_data(struct sc_consumer *c, const struct sc_ev_data *e, size_t siz
 		return -ENOMEM;
 	if (!s->pid)
 		s->pid = e->h.pid;
+	d = &s->d[dir];
 	r.u.data.sock_id = e->h.sock_id;
 	r.u.data.ts_ns = e->h.ts_ns;
-	r.u.data.offset = e->offset;
 	r.u.data.pid = e->h.pid;
 	r.u.data.tid = e->h.tid;
 	r.u.data.orig_len = e->orig_len;
-	r.u.data.cap_len = e->h.len;
 	r.u.data.dir = (uint8_t)dir;
 	r.u.data.syscall = e->h.syscall;
-	r.u.data.payload = (const uint8_t *)(e + 1);
-	rc = sc_skc_write(c->w, &r);
-	if (rc < 0)
-		return rc;
-	return cover(c, s, dir, e->offset, e->h.len, e->h.ts_ns);
+	/* Only the bytes not accounted for yet (all of them, unless a hole was
+	 * settled before its data arrived): a byte is never in two records. */
+	end = e->offset + e->h.len;
+	for (uint64_t from = e->offset; from < end && first_hole(d, from, end, &hs, &he); from = he) {
+		r.u.data.offset = hs;
+		r.u.data.cap_len = (uint32_t)(he - hs);
+		r.u.data.payload = (const uint8_t *)(e + 1) + (hs - e->offset);
+		rc = sc_skc_write(c->w, &r);
+		if (rc < 0)
+			return rc;
+		if (!d->have_data || hs > d->data_max_off)
+			d->data_max_off = hs;
+		d->have_data = true;
+		rc = cover(c, s, dir, hs, he - hs, e->h.ts_ns);
+		if (rc < 0)
+			return rc;
+		written += he - hs;
+	}
+	c->st.overlaps += e->h.len - written;
+	if (end > d->maxend)
+		d->maxend = end;
+	return 0;
 }
 
 static int on_loss(struct sc_consumer *c, const struct sc_ev_loss *e)
 {
 	struct csock *s = sock_get(c, e->h.sock_id);
-	unsigned dir = e->h.dir ? 1 : 0;
-	struct sc_skc_rec r = { .type = SC_SKC_LOSS };
-	int rc;
 
 	if (!s)
 		return -ENOMEM;
 	if (!s->pid)
 		s->pid = e->h.pid;
-	r.u.loss.sock_id = e->h.sock_id;
-	r.u.loss.ts_ns = e->h.ts_ns;
-	r.u.loss.offset = e->offset;
-	r.u.loss.len = e->len;
-	r.u.loss.pid = e->h.pid;
-	r.u.loss.dir = (uint8_t)dir;
-	r.u.loss.reason = (uint8_t)e->reason;
-	r.u.loss.syscall = e->h.syscall;
-	rc = sc_skc_write(c->w, &r);
-	if (rc < 0)
-		return rc;
-	return cover(c, s, dir, e->offset, e->len, e->h.ts_ns);
+	return loss_trimmed(c, s, e->h.dir ? 1 : 0, e->offset, e->len, e->reason, e->h.syscall, e->h.pid, e->h.ts_ns);
 }
 
 int sc_consumer_event(struct sc_consumer *c, const void *data, size_t size)
@@ -532,12 +598,25 @@ int sc_consumer_final(struct sc_consumer *c, const struct sc_sock_state *st, uin
 			return -ENOMEM;
 		s->pid = st->pid;
 	}
-	for (unsigned dir = 0; dir < 2; dir++)
+	for (unsigned dir = 0; dir < 2; dir++) {
+		const struct sc_pend *p = &st->pend[dir];
+
 		if (st->off[dir] > s->d[dir].maxend)
 			s->d[dir].maxend = st->off[dir];
+		if (p->len) {
+			/* A loss the kernel side could not write before it stopped. */
+			int rc = ensure_open(c, s, now_ns);
+
+			if (!rc)
+				rc = loss_trimmed(c, s, dir, p->off, p->len, SC_LOSS_RINGBUF_FULL, p->syscall, p->pid,
+						  p->ts_ns);
+			if (rc < 0)
+				return rc;
+			c->st.pend_at_stop++;
+		}
+	}
 	if (st->flags & SC_SOCK_CLOSED)
 		s->closed = true;
-	(void)now_ns;
 	return 0;
 }
 

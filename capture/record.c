@@ -642,6 +642,11 @@ int sc_record_run(const struct sc_record_opts *o, struct sc_record_summary *sum,
 		sum->rb_drop_bytes = cnt[SC_CNT_RB_DROP_BYTES];
 		sum->bad_samples = cs->bad_samples;
 		sum->overlaps = cs->overlaps;
+		sum->late_losses = cs->late_losses;
+		sum->holes_settled = cs->holes_settled;
+		sum->hole_bytes = cs->hole_bytes;
+		sum->pend_losses = cnt[SC_CNT_PEND_EVENTS] + cs->pend_at_stop;
+		sum->loss_trimmed = cs->loss_trimmed;
 		sum->syscalls = cnt[SC_CNT_SYSCALLS];
 		sum->seconds = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
 		(void)st;

@@ -61,6 +61,11 @@ struct sc_record_summary {
 	uint64_t rb_drop_bytes;    /* payload bytes in dropped DATA events (kernel count) */
 	uint64_t bad_samples;      /* ring buffer samples that failed validation */
 	uint64_t overlaps;         /* bytes delivered twice (should be 0) */
+	uint64_t late_losses;      /* LOSS records written after later data of their stream */
+	uint64_t holes_settled;    /* holes found and settled late, as ringbuf-full LOSS records */
+	uint64_t hole_bytes;       /* their bytes */
+	uint64_t pend_losses;      /* LOSS records the kernel wrote from a socket's pending loss */
+	uint64_t loss_trimmed;     /* bytes of LOSS events already accounted for (not counted twice) */
 	uint64_t syscalls;
 	double seconds;
 };

@@ -269,6 +269,10 @@ int sc_cmd_record(int argc, char **argv)
 		if (sum.lost_events)
 			fprintf(stderr, "sockcap record: the ring buffer dropped %" PRIu64 " events (%" PRIu64
 				" payload bytes); try a larger --buffer-size\n", sum.lost_events, sum.rb_drop_bytes);
+		if (lost || sum.late_losses || sum.holes_settled)
+			fprintf(stderr, "sockcap record: %" PRIu64 " LOSS records written after later data of their stream; %"
+				PRIu64 " holes (%" PRIu64 " bytes) settled late\n", sum.late_losses, sum.holes_settled,
+				sum.hole_bytes);
 		if (sum.bad_samples)
 			fprintf(stderr, "sockcap record: %" PRIu64 " malformed ring buffer samples ignored\n",
 				sum.bad_samples);
