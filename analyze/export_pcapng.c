@@ -772,11 +772,10 @@ static int check_input(const char *in, const char *out, struct sc_diag *diag)
 }
 
 static struct sc_pcapng_writer *open_out(const char *in, const char *out, const struct sc_export_pcapng_opts *o,
-					 int *err, struct sc_diag *diag)
+					 struct sc_diag *diag)
 {
 	char comment[512];
 	struct sc_pcapng_writer_opts wo = { 0 };
-	struct sc_pcapng_writer *w;
 
 	snprintf(comment, sizeof(comment),
 		 "Synthesized by sockcap from the socket payloads recorded in %s: IP and TCP headers, "
@@ -785,22 +784,7 @@ static struct sc_pcapng_writer *open_out(const char *in, const char *out, const 
 	wo.app = o ? o->app : NULL;
 	wo.comment = comment;
 	wo.if_name = "sockcap";
-	if (strcmp(out, "-") == 0) {
-		int fd = dup(STDOUT_FILENO);
-
-		if (fd < 0) {
-			*err = sc_diag_set(diag, -errno, 0, "standard output: %s", strerror(errno));
-			return NULL;
-		}
-		w = sc_pcapng_writer_fdopen(fd, &wo, err);
-		if (!w)
-			close(fd);
-	} else {
-		w = sc_pcapng_writer_open(out, &wo, err);
-	}
-	if (!w)
-		sc_diag_set(diag, *err, 0, "%s: %s", out, sc_strerror(*err));
-	return w;
+	return sc_pcapng_writer_open(out, &wo, diag);
 }
 
 int sc_export_pcapng(const char *in, const char *out, const struct sc_export_pcapng_opts *o,
@@ -813,9 +797,7 @@ int sc_export_pcapng(const char *in, const char *out, const struct sc_export_pca
 	size_t pos = 0;
 	uint64_t key;
 	void *v;
-	struct stat sb;
-	bool regular; /* a file of ours, to remove if the export fails */
-	int rc, rc2;
+	int rc;
 
 	memset(st, 0, sizeof(*st));
 	sc_u64map_init(&notes);
@@ -827,22 +809,23 @@ int sc_export_pcapng(const char *in, const char *out, const struct sc_export_pca
 		goto out;
 	x.notes = &notes;
 	x.st = st;
-	regular = strcmp(out, "-") != 0 && (stat(out, &sb) < 0 || S_ISREG(sb.st_mode));
-	x.w = open_out(in, out, o, &rc, diag);
-	if (!x.w)
+	x.w = open_out(in, out, o, diag);
+	if (!x.w) {
+		rc = diag->err;
 		goto out;
+	}
 	st->src.format = "skc";
 	rc = sc_streams_skc(in, &ao, &ops, &st->src, diag);
 	if (rc >= 0)
 		rc = drain(&x, true);
 	if (x.werr)
-		rc = sc_diag_set(diag, x.werr, 0, "%s: %s", out, sc_strerror(x.werr));
+		rc = sc_diag_set(diag, x.werr, 0, "writing %s: %s", strcmp(out, "-") ? out : "standard output",
+				 sc_strerror(x.werr));
 	st->file_bytes = sc_pcapng_writer_bytes(x.w);
-	rc2 = sc_pcapng_writer_close(x.w);
-	if (rc >= 0 && rc2 < 0)
-		rc = sc_diag_set(diag, rc2, 0, "%s: %s", out, sc_strerror(rc2));
-	if (rc < 0 && regular)
-		unlink(out);
+	if (rc < 0)
+		sc_pcapng_writer_abort(x.w); /* nothing half-written is left at `out` */
+	else
+		rc = sc_pcapng_writer_close(x.w, diag);
 out:
 	while (x.q.n)
 		free(q_pop(&x.q));

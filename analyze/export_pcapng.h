@@ -50,12 +50,15 @@ struct sc_export_pcapng_stats {
 };
 
 /* Export the .skc capture `in` to the pcapng file `out` ("-": standard
- * output), created with O_EXCL unless o->overwrite.  `in` is read twice, so
- * it must be a file.  Returns 0 when the input was read to its end (damage
- * and gaps are reported in `st`, not as errors), or a negative error with
- * `diag`: -EEXIST for an existing `out`, SC_EUNSUPP for pcap input, standard
- * input or `out` naming `in`, SC_EFORMAT for a file that is not a capture,
- * -errno for I/O.  On failure a file it created is removed. */
+ * output), created by the rule of formats/sc_out.h (0600, never through a
+ * symbolic link, an existing file replaced only with o->overwrite, put in
+ * place only when complete).  `in` is read twice, so it must be a file.
+ * Returns 0 when the input was read to its end (damage and gaps are reported
+ * in `st`, not as errors), or a negative error with `diag` (required):
+ * -EEXIST for an existing `out`, SC_EUNSUPP for pcap input, standard input or
+ * `out` naming `in`, SC_EFORMAT for a file that is not a capture, -errno for
+ * I/O ("writing web.pcapng: No space left on device").  On failure nothing
+ * is left at `out`. */
 int sc_export_pcapng(const char *in, const char *out, const struct sc_export_pcapng_opts *o,
 		     struct sc_export_pcapng_stats *st, struct sc_diag *diag);
 

@@ -1211,7 +1211,9 @@ int sc_har_write(sqlite3 *db, FILE *out, const struct sc_har_opts *o, struct sc_
 	    prepare(&h, "SELECT data, length, truncated FROM bodies WHERE transaction_id = ?1 AND direction = ?2",
 		    &h.body) < 0 ||
 	    count(&h, "SELECT count(*) FROM transactions", &total) < 0 ||
-	    count(&h, "SELECT count(*) FROM captures WHERE coalesce(status, '') <> 'complete' "
+	    /* The exit status rule of every command: an unfinished capture (no
+	     * trailer, nothing lost) is said, but it is not damage. */
+	    count(&h, "SELECT count(*) FROM captures WHERE coalesce(status, '') NOT IN ('complete', 'unfinished') "
 		      "OR coalesce(bytes_lost, 0) > 0 OR coalesce(anomalies, 0) > 0", &lossy) < 0)
 		goto out;
 	h.st->input_lossy = lossy > 0;
@@ -1242,7 +1244,10 @@ out:
 	sqlite3_finalize(h.hdr);
 	sqlite3_finalize(h.named);
 	sqlite3_finalize(h.body);
-	if (!h.err && (fflush(out) != 0 || ferror(out)))
-		h.err = sc_diag_set(diag, -EIO, 0, "HAR export: write error: %s", strerror(errno ? errno : EIO));
+	if (!h.err && (fflush(out) != 0 || ferror(out))) {
+		int e = errno ? errno : EIO; /* the failed write's (ENOSPC, EIO, ...) */
+
+		h.err = sc_diag_set(diag, -e, 0, "writing the HAR: %s", strerror(e));
+	}
 	return h.err;
 }

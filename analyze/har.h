@@ -105,9 +105,9 @@ struct sc_har_stats {
 /* Write every selected transaction of `db` (a sockcap database, borrowed) as
  * one HAR 1.2 JSON document to `out`.  `st` (may be NULL) gets the counts.
  * `o` is required; the strings it points to are borrowed for the call.
- * Returns 0, or with `diag`: -EIO when SQLite or writing `out` fails,
- * -ENOMEM, -EINVAL for an unknown o->roles.  On error `out` holds an
- * incomplete document. */
+ * Returns 0, or with `diag`: -EIO when SQLite fails, the write's -errno
+ * (ferror(out) is then set) when writing `out` fails, -ENOMEM, -EINVAL for an
+ * unknown o->roles.  On error `out` holds an incomplete document. */
 int sc_har_write(sqlite3 *db, FILE *out, const struct sc_har_opts *o, struct sc_har_stats *st,
 		 struct sc_diag *diag);
 

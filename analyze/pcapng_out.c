@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "formats/sc_err.h"
+#include "formats/sc_out.h"
 #include "formats/sc_wr.h"
 
 /* pcapng block types and option codes (draft-ietf-opsawg-pcapng §4, §11). */
@@ -297,7 +298,8 @@ long sc_pcapng_encode_epb(uint8_t *buf, size_t cap, uint64_t ts_ns, const uint8_
 
 struct sc_pcapng_writer {
 	int fd;
-	int err; /* sticky: the first failure */
+	struct sc_out *out; /* the file, or NULL when given a descriptor */
+	int err;            /* sticky: the first failure */
 	uint8_t *buf;
 	size_t len;
 	uint64_t bytes;
@@ -392,44 +394,22 @@ struct sc_pcapng_writer *sc_pcapng_writer_fdopen(int fd, const struct sc_pcapng_
 	return w;
 }
 
-struct sc_pcapng_writer *sc_pcapng_writer_open(const char *path, const struct sc_pcapng_writer_opts *opts, int *err)
+struct sc_pcapng_writer *sc_pcapng_writer_open(const char *path, const struct sc_pcapng_writer_opts *opts,
+						struct sc_diag *diag)
 {
 	struct sc_pcapng_writer *w;
-	struct stat sb;
-	int fd;
+	struct sc_out *out;
+	int rc = sc_out_open(&out, path, opts && opts->overwrite ? SC_OUT_FORCE : 0, diag);
 
-	if (opts && opts->overwrite && stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-		/* A device or a FIFO (/dev/stdout, a pipe to tshark): write into
-		 * it; unlinking it would remove the device node. */
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0) {
-			if (err)
-				*err = -errno;
-			return NULL;
-		}
-		w = sc_pcapng_writer_fdopen(fd, opts, err);
-		if (!w)
-			close(fd);
-		return w;
-	}
-	/* Replace by unlink + O_EXCL rather than O_TRUNC, as the .skc writer
-	 * does, so that the new file is ours whatever owned the old one. */
-	if (opts && opts->overwrite && unlink(path) < 0 && errno != ENOENT) {
-		if (err)
-			*err = -errno;
+	if (rc < 0)
 		return NULL;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		if (err)
-			*err = -errno;
-		return NULL;
-	}
-	w = sc_pcapng_writer_fdopen(fd, opts, err);
+	w = sc_pcapng_writer_fdopen(sc_out_fd(out), opts, &rc);
 	if (!w) {
-		close(fd);
-		unlink(path);
+		sc_diag_set(diag, rc, 0, "writing %s: %s", path, sc_strerror(rc));
+		sc_out_abort(out);
+		return NULL;
 	}
+	w->out = out;
 	return w;
 }
 
@@ -449,16 +429,41 @@ uint64_t sc_pcapng_writer_bytes(const struct sc_pcapng_writer *w)
 	return w->bytes;
 }
 
-int sc_pcapng_writer_close(struct sc_pcapng_writer *w)
+static void writer_free(struct sc_pcapng_writer *w)
+{
+	free(w->buf);
+	free(w);
+}
+
+int sc_pcapng_writer_close(struct sc_pcapng_writer *w, struct sc_diag *diag)
 {
 	int rc;
 
 	if (!w)
 		return 0;
 	rc = w->err ? w->err : flush(w);
-	if (close(w->fd) < 0 && rc >= 0)
-		rc = -errno;
-	free(w->buf);
-	free(w);
+	if (!w->out) {
+		if (close(w->fd) < 0 && rc >= 0)
+			rc = -errno;
+		if (rc < 0)
+			sc_diag_set(diag, rc, 0, "writing the pcapng: %s", sc_strerror(rc));
+	} else if (rc < 0) {
+		sc_diag_set(diag, rc, 0, "writing %s: %s", sc_out_path(w->out), sc_strerror(rc));
+		sc_out_abort(w->out);
+	} else {
+		rc = sc_out_commit(w->out, diag);
+	}
+	writer_free(w);
 	return rc;
+}
+
+void sc_pcapng_writer_abort(struct sc_pcapng_writer *w)
+{
+	if (!w)
+		return;
+	if (w->out)
+		sc_out_abort(w->out);
+	else
+		close(w->fd);
+	writer_free(w);
 }

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/sc_err.h"
 #include "formats/sc_types.h"
 
 #define SC_PCAPNG_LINKTYPE_RAW 101u
@@ -107,15 +108,17 @@ struct sc_pcapng_writer_opts {
 
 struct sc_pcapng_writer;
 
-/* Create `path` (mode 0644 before the umask, O_EXCL unless opts->overwrite)
- * and write the section header and the interface (LINKTYPE_RAW).  With
- * opts->overwrite an existing regular file is replaced, and a device or FIFO
- * is written into.  `opts` may be NULL.  Returns NULL and sets *err on
- * failure; a file it created is removed again then. */
-struct sc_pcapng_writer *sc_pcapng_writer_open(const char *path, const struct sc_pcapng_writer_opts *opts, int *err);
+/* Create `path` by the rule of formats/sc_out.h (mode 0600, never through a
+ * symbolic link, an existing file replaced only with opts->overwrite, "-"
+ * standard output, a device or FIFO written into; atomic: nothing appears at
+ * `path` until sc_pcapng_writer_close() succeeds) and write the section
+ * header and the interface (LINKTYPE_RAW).  `opts` may be NULL.  Returns
+ * NULL with `diag` on failure. */
+struct sc_pcapng_writer *sc_pcapng_writer_open(const char *path, const struct sc_pcapng_writer_opts *opts,
+						struct sc_diag *diag);
 
-/* The same on an open descriptor (e.g. 1 for standard output).  Takes
- * ownership of `fd` on success only. */
+/* The same on an open descriptor (the tests).  Takes ownership of `fd` on
+ * success only. */
 struct sc_pcapng_writer *sc_pcapng_writer_fdopen(int fd, const struct sc_pcapng_writer_opts *opts, int *err);
 
 /* Append one packet (an IP packet, at most SC_PCAPNG_PKT_MAX bytes) with an
@@ -127,8 +130,13 @@ int sc_pcapng_writer_packet(struct sc_pcapng_writer *w, uint64_t ts_ns, const ui
 /* Bytes written to the file so far (flushed or not). */
 uint64_t sc_pcapng_writer_bytes(const struct sc_pcapng_writer *w);
 
-/* Flush and close.  Always frees `w` (NULL is a no-op); returns the first
- * error met, including the sticky one and close()'s. */
-int sc_pcapng_writer_close(struct sc_pcapng_writer *w);
+/* Flush, fsync and put the file in place (sc_out_commit).  Always frees `w`
+ * (NULL is a no-op); returns the first error met, including the sticky one,
+ * with `diag` ("writing web.pcapng: No space left on device"), and then the
+ * partial file is removed. */
+int sc_pcapng_writer_close(struct sc_pcapng_writer *w, struct sc_diag *diag);
+
+/* Give up: close and remove what was written.  Frees `w`; NULL is a no-op. */
+void sc_pcapng_writer_abort(struct sc_pcapng_writer *w);
 
 #endif

@@ -430,7 +430,8 @@ int sc_streams_skc(const char *path, const struct sc_analyze_opts *o, const stru
 		while (sc_u64map_next(&s.socks, &pos, &key, &v)) {
 			struct ssock *k = v;
 
-			(void)ops->end(ops->ctx, k->st, 0, false);
+			if (k->st) /* NULL: its open failed, there is nothing to release */
+				(void)ops->end(ops->ctx, k->st, 0, false);
 			for (int dir = 0; dir < 2; dir++) {
 				for (size_t i = 0; i < k->d[dir].npend; i++)
 					free(k->d[dir].pend[i].data);

@@ -16,6 +16,7 @@
 #include "analyze/har.h"
 #include "analyze/load.h"
 #include "cli/cli.h"
+#include "formats/sc_out.h"
 
 /* Body bytes kept per message when a capture is analysed for the export and
  * no --max-body is given: the default of `sockcap analyze`. */
@@ -30,7 +31,7 @@ static void usage(FILE *out)
 	      "Options:\n"
 	      "      --har FILE            write a HAR 1.2 log of every transaction ('-': stdout)\n"
 	      "      --pcapng FILE         write an .skc capture as TCP packets in a pcapng\n"
-	      "  -f, --force               --pcapng: replace an existing FILE (--har always does)\n"
+	      "  -f, --force               replace an existing output file (default: refuse)\n"
 	      "      --max-body SIZE       body bytes per message in the HAR (default: all that the\n"
 	      "                            database holds; a capture is analysed with 1M; k/m/g)\n"
 	      "      --redact              replace the values of Authorization, Proxy-Authorization,\n"
@@ -60,41 +61,48 @@ static void usage(FILE *out)
 }
 
 static int export_har(const char *out_path, const char *input, const struct sc_har_opts *o, uint64_t load_max_body,
-		      bool quiet)
+		      bool force, bool quiet)
 {
 	struct sc_har_stats st;
 	struct sc_diag diag = { 0 };
 	bool lost = false, to_stdout = strcmp(out_path, "-") == 0;
 	struct stat si, so;
+	struct sc_out *out;
 	struct sc_db *db;
-	FILE *out;
 	int rc;
 
-	/* Opening OUT truncates it: never when it is the input. */
+	/* Even with -f: replacing the input by its own export loses it. */
 	if (!to_stdout && stat(input, &si) == 0 && stat(out_path, &so) == 0 && si.st_dev == so.st_dev &&
 	    si.st_ino == so.st_ino) {
 		sc_cli_err("export", "%s: the output would overwrite the input", out_path);
 		return SC_EXIT_FATAL;
 	}
+	/* Before the analysis, so that an existing output fails at once. */
+	if (sc_out_open(&out, out_path, force ? SC_OUT_FORCE : 0, &diag) < 0) {
+		sc_cli_err("export", "%s", diag.msg);
+		return SC_EXIT_FATAL;
+	}
 	db = sc_load_input(input, load_max_body, &lost, &diag);
 	if (!db) {
 		sc_cli_err("export", "%s", diag.msg);
+		sc_out_abort(out);
 		return SC_EXIT_FATAL;
 	}
-	out = to_stdout ? stdout : fopen(out_path, "w");
-	if (!out) {
-		sc_cli_err("export", "%s: %s", out_path, strerror(errno));
-		sc_db_close(db);
-		return SC_EXIT_FATAL;
-	}
-	rc = sc_har_write(sc_db_handle(db), out, o, &st, &diag);
-	sc_db_close(db);
-	if (!to_stdout && fclose(out) != 0 && rc == 0)
+	if (!sc_out_stream(out)) {
 		rc = sc_diag_set(&diag, -errno, 0, "%s: %s", out_path, strerror(errno));
+	} else {
+		rc = sc_har_write(sc_db_handle(db), sc_out_stream(out), o, &st, &diag);
+		if (rc < 0 && ferror(sc_out_stream(out)))
+			sc_diag_set(&diag, rc, 0, "writing %s: %s", to_stdout ? "standard output" : out_path,
+				    strerror(-rc));
+	}
+	sc_db_close(db);
+	if (rc < 0)
+		sc_out_abort(out); /* an incomplete document is of no use */
+	else
+		rc = sc_out_commit(out, &diag);
 	if (rc < 0) {
 		sc_cli_err("export", "%s", diag.msg);
-		if (!to_stdout)
-			unlink(out_path); /* an incomplete document is of no use */
 		return SC_EXIT_FATAL;
 	}
 	if (!quiet) {
@@ -217,7 +225,7 @@ int sc_cmd_export(int argc, char **argv)
 	if (pcapng)
 		status = sc_cli_export_pcapng(pcapng, input, force, quiet);
 	if (har && status != SC_EXIT_FATAL) {
-		int st = export_har(har, input, &o, load_max_body, quiet);
+		int st = export_har(har, input, &o, load_max_body, force, quiet);
 
 		if (st > status)
 			status = st;

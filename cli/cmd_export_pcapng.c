@@ -27,10 +27,6 @@ int sc_cli_export_pcapng(const char *out, const char *in, bool force, bool quiet
 		return SC_EXIT_FATAL;
 	}
 	rc = sc_export_pcapng(in, out, &o, &st, &diag);
-	if (rc == -EEXIST) {
-		sc_cli_err("export", "%s exists (-f replaces it)", out);
-		return SC_EXIT_FATAL;
-	}
 	if (rc < 0) {
 		sc_cli_err("export", "%s", diag.msg);
 		return SC_EXIT_FATAL;

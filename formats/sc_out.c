@@ -208,7 +208,9 @@ int sc_out_open(struct sc_out **out, const char *path, unsigned flags, struct sc
 		sc_diag_set(diag, rc, 0, "out of memory");
 		goto fail;
 	}
-	if (strcmp(path, "-") == 0) {
+	/* /dev/stdout is a link to /proc/self/fd/1, which may be a regular
+	 * file (`> out`): it is standard output by name, not a link followed. */
+	if (strcmp(path, "-") == 0 || strcmp(path, "/dev/stdout") == 0) {
 		o->kind = K_STDOUT;
 		o->fd = STDOUT_FILENO;
 		*out = o;

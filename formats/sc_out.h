@@ -7,16 +7,17 @@
  *  - Mode 0600 whatever the umask, as `record` always did.
  *  - Never through a symbolic link.  A link at PATH is an existing file like
  *    any other: refused, or with SC_OUT_FORCE replaced (the link itself, not
- *    its target).  One exception, so that `/dev/stdout` works: a link to a
- *    character device or a FIFO is followed when root or the caller owns the
- *    link (the rule of the kernel's protected_symlinks).
+ *    its target).  One exception, for /dev/stderr, /dev/fd/N and the like: a
+ *    link to a character device or a FIFO is followed when root or the
+ *    caller owns the link (the rule of the kernel's protected_symlinks).
  *  - An existing file is replaced only with SC_OUT_FORCE, and then by a new
  *    file renamed over it, never truncated in place: whoever owned the old
  *    file or could read it, the new one is ours and 0600.
- *  - "-" is standard output.  A character device or a FIFO named directly
- *    (/dev/null, a named pipe to tshark) is written into, with or without
- *    SC_OUT_FORCE: nothing is replaced.  Directories, block devices and
- *    sockets are refused.
+ *  - "-" and /dev/stdout are standard output (whatever it is: a pipe, a
+ *    terminal, a file the shell opened).  A character device or a FIFO named
+ *    directly (/dev/null, a named pipe to tshark) is written into, with or
+ *    without SC_OUT_FORCE: nothing is replaced.  Directories, block devices
+ *    and sockets are refused.
  *  - Atomic by default: the bytes go to a temporary file in PATH's directory,
  *    which sc_out_commit() flushes, fsyncs and renames into place (and fsyncs
  *    the directory).  Until then PATH does not exist or is still the old

@@ -317,7 +317,7 @@ expect_eq "crafted: the gap is found again" \
 # ---- the file itself ---------------------------------------------------------------------
 "$SOCKCAP" export --pcapng "$out" "$c" 2>"$WORK/exists.err"
 expect_eq "an existing output: exit 2" "$?" 2
-expect_eq "an existing output: message" "$(cat "$WORK/exists.err")" "sockcap export: $out exists (-f replaces it)"
+expect_eq "an existing output: message" "$(cat "$WORK/exists.err")" "sockcap export: $out exists; -f replaces it"
 cp "$out" "$WORK/first.pcapng"
 "$SOCKCAP" export -f --pcapng "$out" "$c" 2>/dev/null
 expect_eq "-f replaces it" "$?" 1
@@ -331,7 +331,7 @@ grep -q "is a packet capture already" "$WORK/pcap.err" && ok "a pcap input: says
 if [ -c /dev/full ]; then
 	"$SOCKCAP" export -f --pcapng /dev/full "$c" 2>"$WORK/full.err"
 	expect_eq "a full disk: exit 2 and why" "$?:$(cat "$WORK/full.err")" \
-		"2:sockcap export: /dev/full: No space left on device"
+		"2:sockcap export: writing /dev/full: No space left on device"
 	[ -c /dev/full ] && ok "-f writes into a device, never unlinks it" || fail "/dev/full is gone"
 fi
 cp "$c" "$WORK/same.skc"

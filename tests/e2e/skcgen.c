@@ -15,7 +15,12 @@
  *   recvfill ID N CHAR
  *   loss ID out|in N      N bytes lost (ring buffer full) at the current offset
  *   close ID
+ *   openunix ID PATH [PID [COMM]]   a Unix-domain stream socket (PATH and COMM
+ *                                   take the escapes too)
+ *   set hostname|kernel|tool|options TEXT   the capture's CAPTURE_INFO strings
+ *                                   (escapes too); only before any other line
  *
+ * `skcgen -u OUT.skc` leaves the file unfinished (no trailer).
  * Exit status 0, or 2 with a message naming the line.
  */
 #include <arpa/inet.h>
@@ -36,6 +41,9 @@ struct sock {
 };
 
 static struct sock socks[MAX_SOCKS];
+static char info_str[4][4096]; /* hostname, kernel, tool, options */
+static size_t info_len[4];
+static bool info_written;
 static uint64_t now_ns = 1700000000000000000ull;
 static unsigned line_no;
 
@@ -116,6 +124,38 @@ static int data(struct sc_skc_writer *w, unsigned id, unsigned dir, const uint8_
 	return sc_skc_write(w, &rec);
 }
 
+static int write_info(struct sc_skc_writer *w)
+{
+	struct sc_skc_rec info = { .type = SC_SKC_CAPTURE_INFO };
+
+	info_written = true;
+	info.u.info.start_real_ns = now_ns;
+	info.u.info.start_mono_ns = now_ns;
+	info.u.info.hostname = (struct sc_view){ (const uint8_t *)info_str[0], info_len[0] };
+	info.u.info.kernel = (struct sc_view){ (const uint8_t *)info_str[1], info_len[1] };
+	info.u.info.tool = (struct sc_view){ (const uint8_t *)info_str[2], info_len[2] };
+	info.u.info.options = (struct sc_view){ (const uint8_t *)info_str[3], info_len[3] };
+	return sc_skc_write(w, &info) < 0 ? die("write failed") : 0;
+}
+
+static int set_info(char *save)
+{
+	static const char *const keys[4] = { "hostname", "kernel", "tool", "options" };
+	char *key = strtok_r(NULL, " \t\n", &save), *text = save ? save + strspn(save, " \t") : NULL;
+
+	if (info_written)
+		return die("set comes before every other line");
+	for (int i = 0; key && text && i < 4; i++) {
+		if (strcmp(key, keys[i]) == 0) {
+			text[strcspn(text, "\n")] = '\0';
+			snprintf(info_str[i], sizeof(info_str[i]), "%s", text);
+			info_len[i] = unescape(info_str[i]);
+			return 0;
+		}
+	}
+	return die("set hostname|kernel|tool|options TEXT");
+}
+
 static int command(struct sc_skc_writer *w, char *line)
 {
 	char *save = NULL, *cmd = strtok_r(line, " \t\n", &save), *ids;
@@ -124,6 +164,10 @@ static int command(struct sc_skc_writer *w, char *line)
 
 	if (!cmd || *cmd == '#')
 		return 0;
+	if (strcmp(cmd, "set") == 0)
+		return set_info(save);
+	if (!info_written && write_info(w))
+		return 2;
 	ids = strtok_r(NULL, " \t\n", &save);
 	if (!ids)
 		return die("no socket id");
@@ -131,9 +175,10 @@ static int command(struct sc_skc_writer *w, char *line)
 	if (id == 0 || id >= MAX_SOCKS)
 		return die("socket id out of range");
 	now_ns += 1000000;
-	if (strcmp(cmd, "open") == 0) {
-		char *how = strtok_r(NULL, " \t\n", &save), *l = strtok_r(NULL, " \t\n", &save);
-		char *r = strtok_r(NULL, " \t\n", &save), *pid = strtok_r(NULL, " \t\n", &save);
+	if (strcmp(cmd, "open") == 0 || strcmp(cmd, "openunix") == 0) {
+		bool unix_sock = cmd[4] == 'u';
+		char *how = unix_sock ? NULL : strtok_r(NULL, " \t\n", &save), *l = strtok_r(NULL, " \t\n", &save);
+		char *r = unix_sock ? NULL : strtok_r(NULL, " \t\n", &save), *pid = strtok_r(NULL, " \t\n", &save);
 		char *comm = strtok_r(NULL, " \t\n", &save);
 
 		rec.type = SC_SKC_SOCK_OPEN;
@@ -143,11 +188,19 @@ static int command(struct sc_skc_writer *w, char *line)
 		rec.u.open.fd = (int32_t)(3 + id % 1000);
 		rec.u.open.family = SC_AF_INET;
 		rec.u.open.sock_type = SC_SOCK_STREAM;
-		if (!how || !l || !r)
-			return die("open ID connect|accept LOCAL REMOTE [PID [COMM]]");
-		rec.u.open.how = strcmp(how, "accept") == 0 ? SC_HOW_ACCEPT : SC_HOW_CONNECT;
-		if (endpoint(l, &rec.u.open.local) < 0 || endpoint(r, &rec.u.open.remote) < 0)
-			return die("bad address (IPv4:PORT)");
+		if (unix_sock) {
+			if (!l)
+				return die("openunix ID PATH [PID [COMM]]");
+			rec.u.open.how = SC_HOW_CONNECT;
+			rec.u.open.family = SC_AF_UNIX;
+			rec.u.open.unix_path = (struct sc_view){ (const uint8_t *)l, unescape(l) };
+		} else {
+			if (!how || !l || !r)
+				return die("open ID connect|accept LOCAL REMOTE [PID [COMM]]");
+			rec.u.open.how = strcmp(how, "accept") == 0 ? SC_HOW_ACCEPT : SC_HOW_CONNECT;
+			if (endpoint(l, &rec.u.open.local) < 0 || endpoint(r, &rec.u.open.remote) < 0)
+				return die("bad address (IPv4:PORT)");
+		}
 		socks[id] = (struct sock){ .open = true, .pid = pid ? (uint32_t)atoi(pid) : 100 };
 		rec.u.open.pid = rec.u.open.tid = socks[id].pid;
 		if (comm) {
@@ -155,7 +208,7 @@ static int command(struct sc_skc_writer *w, char *line)
 
 			pr.u.proc.ts_ns = now_ns;
 			pr.u.proc.pid = pr.u.proc.tid = socks[id].pid;
-			pr.u.proc.comm = (struct sc_view){ (const uint8_t *)comm, strlen(comm) };
+			pr.u.proc.comm = (struct sc_view){ (const uint8_t *)comm, unescape(comm) };
 			if (sc_skc_write(w, &pr) < 0)
 				return die("write failed");
 		}
@@ -229,38 +282,38 @@ static int command(struct sc_skc_writer *w, char *line)
 int main(int argc, char **argv)
 {
 	struct sc_skc_writer_opts wo = { .zstd_level = 3, .overwrite = true };
-	struct sc_skc_rec info = { .type = SC_SKC_CAPTURE_INFO };
 	struct sc_skc_writer *w;
 	char *line = NULL;
+	const char *out;
 	size_t cap = 0;
 	int err = 0, st = 0;
+	bool unfinished = argc == 3 && strcmp(argv[1], "-u") == 0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: skcgen OUT.skc < SCRIPT\n");
+	if (argc != 2 && !unfinished) {
+		fprintf(stderr, "usage: skcgen [-u] OUT.skc < SCRIPT\n");
 		return 2;
 	}
-	w = sc_skc_writer_open(argv[1], &wo, &err);
+	out = argv[argc - 1];
+	w = sc_skc_writer_open(out, &wo, &err);
 	if (!w) {
-		fprintf(stderr, "skcgen: %s: %s\n", argv[1], sc_strerror(err));
+		fprintf(stderr, "skcgen: %s: %s\n", out, sc_strerror(err));
 		return 2;
 	}
-	info.u.info.start_real_ns = now_ns;
-	info.u.info.start_mono_ns = now_ns;
-	info.u.info.hostname = (struct sc_view){ (const uint8_t *)"skcgen", 6 };
-	info.u.info.tool = (struct sc_view){ (const uint8_t *)"skcgen", 6 };
-	if (sc_skc_write(w, &info) < 0)
-		st = die("write failed");
+	info_len[0] = (size_t)snprintf(info_str[0], sizeof(info_str[0]), "skcgen");
+	info_len[2] = (size_t)snprintf(info_str[2], sizeof(info_str[2]), "skcgen");
 	while (!st && getline(&line, &cap, stdin) > 0) {
 		line_no++;
 		st = command(w, line);
 	}
 	free(line);
-	if (st) {
+	if (!st && !info_written)
+		st = write_info(w);
+	if (st || unfinished) {
 		sc_skc_writer_abandon(w);
 		return st;
 	}
 	if (sc_skc_writer_close(w, now_ns + 1000000, now_ns + 1000000) < 0) {
-		fprintf(stderr, "skcgen: %s: closing failed\n", argv[1]);
+		fprintf(stderr, "skcgen: %s: closing failed\n", out);
 		return 2;
 	}
 	return 0;

@@ -334,12 +334,12 @@ Test(pcapng_out, writer_file_is_the_blocks_in_order)
 	struct sc_pcapng_writer *w;
 	uint8_t *got;
 	struct stat sb;
-	mode_t um = umask(022);
-	int err = 0;
+	struct sc_diag d = { 0 };
+	mode_t um = umask(0);
 
+	w = sc_pcapng_writer_open(tmp_path("one.pcapng"), &WOPTS, &d);
 	umask(um);
-	w = sc_pcapng_writer_open(tmp_path("one.pcapng"), &WOPTS, &err);
-	cr_assert_not_null(w, "err %d", err);
+	cr_assert_not_null(w, "%s", d.msg);
 	cr_assert_eq(sc_pcapng_writer_packet(w, TS5, PKT5, sizeof(PKT5), "hi", 2), 0);
 	cr_assert_eq(sc_pcapng_writer_packet(w, TS5 + 1, PKT5, 4, NULL, 0), 0);
 	k = sc_pcapng_encode_shb(want, sizeof(want), "sockcap", "made by a test");
@@ -355,20 +355,21 @@ Test(pcapng_out, writer_file_is_the_blocks_in_order)
 	cr_assert_eq(k, 36);
 	n += (size_t)k;
 	cr_assert_eq(sc_pcapng_writer_bytes(w), n);
-	cr_assert_eq(sc_pcapng_writer_close(w), 0);
+	cr_assert_eq(stat(tmp_path("one.pcapng"), &sb), -1, "nothing at the path before the close");
+	cr_assert_eq(sc_pcapng_writer_close(w, &d), 0, "%s", d.msg);
 	got = slurp(tmp_path("one.pcapng"), &len);
 	cr_assert_eq(len, n);
 	cr_assert_arr_eq(got, want, n);
 	free(got);
 	cr_assert_eq(stat(tmp_path("one.pcapng"), &sb), 0);
-	cr_assert_eq(sb.st_mode & 0777, 0644 & ~um);
+	cr_assert_eq(sb.st_mode & 07777, 0600, "captured content is 0600 whatever the umask");
 }
 
 Test(pcapng_out, writer_refuses_an_existing_file_unless_told)
 {
 	struct sc_pcapng_writer_opts o = WOPTS;
 	struct sc_pcapng_writer *w;
-	int err = 0;
+	struct sc_diag d = { 0 };
 	size_t len;
 	uint8_t *got;
 	FILE *f = fopen(tmp_path("excl.pcapng"), "w");
@@ -376,21 +377,22 @@ Test(pcapng_out, writer_refuses_an_existing_file_unless_told)
 	cr_assert_not_null(f);
 	fputs("precious", f);
 	fclose(f);
-	w = sc_pcapng_writer_open(tmp_path("excl.pcapng"), &o, &err);
+	w = sc_pcapng_writer_open(tmp_path("excl.pcapng"), &o, &d);
 	cr_assert_null(w);
-	cr_assert_eq(err, -EEXIST);
+	cr_assert_eq(d.err, -EEXIST);
 	got = slurp(tmp_path("excl.pcapng"), &len);
 	cr_assert_eq(len, 8, "the existing file is left alone");
 	free(got);
 	o.overwrite = true;
-	w = sc_pcapng_writer_open(tmp_path("excl.pcapng"), &o, &err);
+	w = sc_pcapng_writer_open(tmp_path("excl.pcapng"), &o, &d);
 	cr_assert_not_null(w);
-	cr_assert_eq(sc_pcapng_writer_close(w), 0);
+	cr_assert_eq(sc_pcapng_writer_close(w, &d), 0);
 	got = slurp(tmp_path("excl.pcapng"), &len);
 	cr_assert_eq(got[0], 0x0a);
 	free(got);
-	cr_assert_null(sc_pcapng_writer_open("/nonexistent-dir/x.pcapng", NULL, &err));
-	cr_assert_eq(err, -ENOENT);
+	cr_assert_null(sc_pcapng_writer_open("/nonexistent-dir/x.pcapng", NULL, &d));
+	cr_assert_eq(d.err, -ENOENT);
+	cr_assert_str_eq(d.msg, "cannot create /nonexistent-dir/x.pcapng: directory /nonexistent-dir does not exist");
 }
 
 Test(pcapng_out, writer_reports_a_full_disk)
@@ -409,7 +411,7 @@ Test(pcapng_out, writer_reports_a_full_disk)
 		rc = sc_pcapng_writer_packet(w, 0, pkt, sizeof(pkt), NULL, 0);
 	cr_assert_eq(rc, -ENOSPC);
 	cr_assert_eq(sc_pcapng_writer_packet(w, 0, pkt, 1, NULL, 0), -ENOSPC);
-	cr_assert_eq(sc_pcapng_writer_close(w), -ENOSPC);
+	cr_assert_eq(sc_pcapng_writer_close(w, NULL), -ENOSPC);
 }
 
 Test(pcapng_out, writer_file_reads_back_with_libpcap_and_sc_pcap)
@@ -431,12 +433,11 @@ Test(pcapng_out, writer_file_reads_back_with_libpcap_and_sc_pcap)
 	struct sc_pcap *sp;
 	long n4, n6;
 	pcap_t *pc;
-	int err = 0;
 
 	a[0] = 192, a[1] = 0, a[2] = 2, a[3] = 1;
 	b[0] = 192, b[1] = 0, b[2] = 2, b[3] = 2;
 	t.len = strlen(payload);
-	w = sc_pcapng_writer_open(tmp_path("read.pcapng"), &WOPTS, &err);
+	w = sc_pcapng_writer_open(tmp_path("read.pcapng"), &WOPTS, &diag);
 	cr_assert_not_null(w);
 	n4 = sc_pcapng_encode_tcp(pkt, sizeof(pkt), &t);
 	cr_assert_eq(n4, 20 + 20 + (long)t.len);
@@ -447,7 +448,7 @@ Test(pcapng_out, writer_file_reads_back_with_libpcap_and_sc_pcap)
 	n6 = sc_pcapng_encode_tcp(pkt, sizeof(pkt), &t);
 	cr_assert_eq(n6, 40 + 20 + (long)t.len);
 	cr_assert_eq(sc_pcapng_writer_packet(w, ts + 1, pkt, (size_t)n6, NULL, 0), 0);
-	cr_assert_eq(sc_pcapng_writer_close(w), 0);
+	cr_assert_eq(sc_pcapng_writer_close(w, &diag), 0);
 
 	pc = pcap_open_offline_with_tstamp_precision(tmp_path("read.pcapng"), PCAP_TSTAMP_PRECISION_NANO, errbuf);
 	cr_assert_not_null(pc, "%s", errbuf);
