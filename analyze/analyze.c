@@ -12,15 +12,11 @@
 int sc_streams_file(const char *path, const struct sc_analyze_opts *o, const struct sc_stream_ops *ops,
 		    struct sc_analyze_result *res, struct sc_diag *diag)
 {
-	uint8_t head[8];
-	size_t n;
-	FILE *f = fopen(path, "rb");
+	int kind = sc_file_detect_path(path);
 
-	if (!f)
-		return sc_diag_set(diag, -errno, 0, "%s: %s", path, strerror(errno));
-	n = fread(head, 1, sizeof(head), f);
-	fclose(f);
-	switch (sc_file_detect(head, n)) {
+	if (kind < 0)
+		return sc_diag_set(diag, kind, 0, "%s: %s", path, strerror(-kind));
+	switch (kind) {
 	case SC_FILE_SKC:
 		res->format = "skc";
 		return sc_streams_skc(path, o, ops, res, diag);

@@ -9,6 +9,7 @@
 #ifndef SC_ANALYZE_H
 #define SC_ANALYZE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -21,6 +22,9 @@ struct sc_analyze_opts {
 	/* Called now and then with bytes read so far (may be NULL). */
 	void (*progress)(void *ctx, uint64_t done_bytes);
 	void *progress_ctx;
+	/* When non-NULL, the analysis stops with -EINTR soon after *stop becomes
+	 * non-zero (a signal handler's flag; borrowed). */
+	const volatile sig_atomic_t *stop;
 };
 
 /* What the file said about itself, and what the analysis found. */

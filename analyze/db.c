@@ -1,5 +1,5 @@
 /* db.c - SQLite sink.  Rows are written with prepared statements inside one
- * SQLite transaction per capture; ids are assigned here rather than by
+ * SQLite transaction per run (a savepoint per capture); ids are assigned here rather than by
  * SQLite so that a connection's row can be written once, when it ends, while
  * its transactions (written as they complete) already point at it. */
 #include "config.h"
@@ -10,9 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "analyze/db.h"
+#include "formats/sc_out.h"
 
 enum stmt_id {
 	ST_CAPTURE_INS,
@@ -60,7 +63,11 @@ struct sc_db {
 	uint64_t capture_id;
 	uint64_t next_conn, next_tx, next_anom;
 	uint64_t max_body;
-	bool in_txn;
+	bool in_txn;          /* a capture's savepoint is open */
+	bool run_txn;         /* the run's transaction is open (databases in files) */
+	bool recovered;       /* opening rolled back an interrupted run */
+	struct sc_out *out;   /* a new database's temporary file, put in place by sc_db_commit */
+	const volatile sig_atomic_t *stop;
 	char *json;           /* header blocks of the transaction being written */
 	size_t json_len, json_cap;
 };
@@ -138,20 +145,139 @@ static struct sc_db *db_alloc(struct sc_diag *diag)
 	return db;
 }
 
+/* Why SQLite could not open `path`, with the system's reason when it has
+ * one ("unable to open database file" alone does not say). */
+static int open_error(struct sc_db *db, const char *path, struct sc_diag *diag)
+{
+	int e = db->h ? sqlite3_system_errno(db->h) : 0;
+
+	if (e)
+		return sc_diag_set(diag, -e, 0, "%s: %s", path, strerror(e));
+	return sc_diag_set(diag, -EIO, 0, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");
+}
+
+/* Called by SQLite every few thousand virtual machine steps: a non-zero
+ * return interrupts the statement (SQLITE_INTERRUPT), so that a signal stops
+ * a long insert, delete or index build at once. */
+static int stop_requested(void *ctx)
+{
+	struct sc_db *db = ctx;
+
+	return db->stop && *db->stop;
+}
+
+void sc_db_set_stop(struct sc_db *db, const volatile sig_atomic_t *stop)
+{
+	db->stop = stop;
+	sqlite3_progress_handler(db->h, stop ? 4096 : 0, stop ? stop_requested : NULL, db);
+}
+
+/* An existing database file: opened in place, never through a symbolic
+ * link, and writable (SQLite would silently open a read-only file read-only
+ * and fail at the first insert). */
+static int open_existing(struct sc_db *db, const char *path, const struct stat *ls, struct sc_diag *diag)
+{
+	char *journal;
+	FILE *jf;
+	size_t n = strlen(path) + 16;
+	int rc = 0;
+
+	if (S_ISLNK(ls->st_mode))
+		return sc_diag_set(diag, -ELOOP, 0, "%s is a symbolic link: not followed (give the database's own path)",
+				   path);
+	if (!S_ISREG(ls->st_mode))
+		return sc_diag_set(diag, -EINVAL, 0, "%s: not a regular file", path);
+	if (access(path, R_OK | W_OK) < 0)
+		return sc_diag_set(diag, -errno, 0, "%s: %s", path, strerror(errno));
+	/* A hot journal left beside the file by a run that was killed after
+	 * it began to change the database: SQLite rolls it back on the first
+	 * read below, and the user is told.  A journal is hot once its header
+	 * has the magic (SQLite writes it after syncing the journal, before
+	 * the first change to the database); a journal without it changed
+	 * nothing and is ignored. */
+	journal = malloc(n);
+	if (!journal)
+		return sc_diag_set(diag, -ENOMEM, 0, "out of memory");
+	snprintf(journal, n, "%s-journal", path);
+	jf = fopen(journal, "rb");
+	if (jf) {
+		static const uint8_t magic[8] = { 0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7 };
+		uint8_t head[8];
+
+		db->recovered = fread(head, 1, sizeof(head), jf) == sizeof(head) && !memcmp(head, magic, sizeof(magic));
+		fclose(jf);
+	}
+	free(journal);
+	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) !=
+	    SQLITE_OK)
+		rc = open_error(db, path, diag);
+	return rc;
+}
+
+/* The settings of a run (docs/schema.md, "Interrupted runs"):
+ *  - new database: the file is a temporary one that nobody else sees and
+ *    that is removed if the run fails, so it needs no durability of its own:
+ *    no sync (sc_out_commit fsyncs it once before the rename) and a journal
+ *    in memory, which holds only the pages that existed when the run began
+ *    (the empty schema), so that a failed capture can still be rolled back;
+ *  - existing database: a rollback journal on disk (journal_mode DELETE),
+ *    synced before the database is changed (synchronous FULL), so that
+ *    Ctrl-C, kill -9, a crash or a power loss all leave the database as it
+ *    was, and memory does not grow with the pages the run changes (the
+ *    journal holds them, not RAM).  A database a user switched to WAL keeps
+ *    it: WAL is as safe. */
+static int run_settings(struct sc_db *db, bool fresh, struct sc_diag *diag)
+{
+	char mode[16] = "";
+	sqlite3_stmt *s;
+
+	if (fresh)
+		return exec(db, "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF", diag);
+	if (sqlite3_prepare_v2(db->h, "PRAGMA journal_mode", -1, &s, NULL) == SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+			snprintf(mode, sizeof(mode), "%s", (const char *)sqlite3_column_text(s, 0));
+		sqlite3_finalize(s);
+	}
+	if (strcmp(mode, "wal") == 0)
+		return exec(db, "PRAGMA synchronous = FULL", diag);
+	return exec(db, "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL", diag);
+}
+
 struct sc_db *sc_db_open(const char *path, struct sc_diag *diag)
 {
 	struct sc_db *db = db_alloc(diag);
+	bool mem = strcmp(path, ":memory:") == 0, fresh = false;
 	char *tables = NULL;
+	struct stat ls;
 	int64_t ver;
 
 	if (!db)
 		return NULL;
-	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
-		sc_diag_set(diag, -EIO, 0, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");
+	if (mem) {
+		if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+			open_error(db, path, diag);
+			goto fail;
+		}
+	} else if (lstat(path, &ls) == 0) {
+		if (open_existing(db, path, &ls, diag) < 0)
+			goto fail;
+	} else if (errno != ENOENT) {
+		sc_diag_set(diag, -errno, 0, "%s: %s", path, strerror(errno));
 		goto fail;
+	} else {
+		/* A new database: built beside `path`, put in place by sc_db_commit. */
+		fresh = true;
+		if (sc_out_open(&db->out, path, SC_OUT_NAMED, diag) < 0)
+			goto fail;
+		if (sqlite3_open_v2(sc_out_tmp_path(db->out), &db->h,
+				    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+			open_error(db, path, diag);
+			goto fail;
+		}
 	}
 	sqlite3_extended_result_codes(db->h, 1);
+	/* Another sockcap analyze writing the same database: wait for it. */
+	sqlite3_busy_timeout(db->h, 30000);
 	ver = query_int(db, "PRAGMA user_version", -1);
 	if (ver < 0) {
 		sc_diag_set(diag, -EIO, 0, "%s: not an SQLite database (%s)", path, sqlite3_errmsg(db->h));
@@ -173,6 +299,18 @@ struct sc_db *sc_db_open(const char *path, struct sc_diag *diag)
 	 * handling and write calls (measured; 32 and 64 KiB gain nothing more). */
 	if (ver == 0 && exec(db, "PRAGMA page_size = 16384", diag) < 0)
 		goto fail;
+	if (exec(db, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536", diag) < 0)
+		goto fail;
+	if (mem) {
+		if (exec(db, "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF", diag) < 0)
+			goto fail;
+	} else {
+		/* Every change of the run is one transaction; IMMEDIATE takes the
+		 * write lock now, so that a second writer waits here. */
+		if (run_settings(db, fresh, diag) < 0 || exec(db, "BEGIN IMMEDIATE", diag) < 0)
+			goto fail;
+		db->run_txn = true;
+	}
 	tables = schema_part(false);
 	if (!tables || exec(db, tables, diag) < 0)
 		goto fail;
@@ -198,6 +336,63 @@ fail:
 	return NULL;
 }
 
+bool sc_db_recovered(const struct sc_db *db)
+{
+	return db->recovered;
+}
+
+/* Finalize the statements and close the handle; with a transaction still
+ * open, SQLite rolls it back. */
+static void db_free(struct sc_db *db)
+{
+	for (int i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(db->st[i]);
+	if (db->h)
+		sqlite3_progress_handler(db->h, 0, NULL, NULL); /* a rollback must not be interrupted */
+	if (db->in_txn || db->run_txn)
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db->h);
+	free(db->json);
+	free(db);
+}
+
+int sc_db_commit(struct sc_db *db, struct sc_diag *diag)
+{
+	struct sc_out *out = db->out;
+	int rc = 0;
+
+	if (db->in_txn) {
+		rc = sc_diag_set(diag, -EINVAL, 0, "sqlite: a capture is still being loaded");
+		sc_db_close(db);
+		return rc;
+	}
+	if (db->stop && *db->stop) {
+		sc_db_close(db);
+		return sc_diag_set(diag, -EINTR, 0, "interrupted");
+	}
+	if (db->run_txn && sqlite3_get_autocommit(db->h)) {
+		sc_db_close(db);
+		return sc_diag_set(diag, -EIO, 0, "sqlite: an earlier error rolled back this run");
+	}
+	/* Once the commit has begun it is finished: a signal now would only
+	 * turn a complete run into a rolled-back one. */
+	sqlite3_progress_handler(db->h, 0, NULL, NULL);
+	if (db->run_txn) {
+		rc = exec(db, "COMMIT", diag);
+		if (rc == 0)
+			db->run_txn = false;
+	}
+	db->out = NULL;
+	db_free(db);
+	if (!out)
+		return rc;
+	if (rc < 0) {
+		sc_out_abort(out);
+		return rc;
+	}
+	return sc_out_commit(out, diag); /* fsync, rename into place, fsync the directory */
+}
+
 struct sc_db *sc_db_open_ro(const char *path, struct sc_diag *diag)
 {
 	struct sc_db *db = db_alloc(diag);
@@ -206,7 +401,7 @@ struct sc_db *sc_db_open_ro(const char *path, struct sc_diag *diag)
 	if (!db)
 		return NULL;
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		sc_diag_set(diag, -EIO, 0, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");
+		open_error(db, path, diag);
 		sc_db_close(db);
 		return NULL;
 	}
@@ -228,15 +423,13 @@ sqlite3 *sc_db_handle(struct sc_db *db)
 
 void sc_db_close(struct sc_db *db)
 {
+	struct sc_out *out;
+
 	if (!db)
 		return;
-	for (int i = 0; i < ST_MAX; i++)
-		sqlite3_finalize(db->st[i]);
-	if (db->in_txn)
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_close(db->h);
-	free(db->json);
-	free(db);
+	out = db->out;
+	db_free(db);
+	sc_out_abort(out); /* a new database that was never committed is removed */
 }
 
 /* ---- binding helpers: views bound SQLITE_STATIC, since every statement is
@@ -610,21 +803,29 @@ static int delete_capture(struct sc_db *db, int64_t id, struct sc_diag *diag)
 	return 0;
 }
 
-int sc_db_begin_capture(struct sc_db *db, const struct sc_capture_meta *m, uint64_t max_body, struct sc_sink *sink,
-			struct sc_diag *diag)
+/* Undo the capture's savepoint.  SQLite may already have rolled back the
+ * whole transaction itself (after SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM or
+ * an interrupted statement): then there is nothing left to undo. */
+static int rollback_capture(struct sc_db *db, struct sc_diag *diag)
+{
+	int rc = 0;
+
+	db->in_txn = false;
+	/* Even when a signal stopped the load: the rollback must run. */
+	sqlite3_progress_handler(db->h, 0, NULL, NULL);
+	if (!sqlite3_get_autocommit(db->h))
+		rc = exec(db, "ROLLBACK TO capture; RELEASE capture", diag);
+	sc_db_set_stop(db, db->stop);
+	return rc;
+}
+
+static int begin_capture(struct sc_db *db, const struct sc_capture_meta *m, struct sc_diag *diag)
 {
 	sqlite3_stmt *s;
 	struct timespec now;
 	int64_t old = -1;
 	int rc;
 
-	/* Bulk settings: the load is one transaction that a crash rolls back
-	 * anyway, so the rollback journal lives in memory. */
-	rc = exec(db, "PRAGMA synchronous = OFF; PRAGMA journal_mode = MEMORY; PRAGMA temp_store = MEMORY; "
-		      "PRAGMA cache_size = -65536; BEGIN", diag);
-	if (rc < 0)
-		return rc;
-	db->in_txn = true;
 	if (sqlite3_prepare_v2(db->h, "SELECT id FROM captures WHERE path = ?1", -1, &s, NULL) != SQLITE_OK)
 		return db_err(db, diag, "prepare");
 	bind_str(s, 1, m->path);
@@ -640,8 +841,6 @@ int sc_db_begin_capture(struct sc_db *db, const struct sc_capture_meta *m, uint6
 	db->next_conn = (uint64_t)query_int(db, "SELECT max(id) FROM connections", 0);
 	db->next_tx = (uint64_t)query_int(db, "SELECT max(id) FROM transactions", 0);
 	db->next_anom = (uint64_t)query_int(db, "SELECT max(id) FROM anomalies", 0);
-	db->max_body = max_body;
-	db->diag = diag;
 	clock_gettime(CLOCK_REALTIME, &now);
 
 	s = db->st[ST_CAPTURE_INS];
@@ -655,10 +854,35 @@ int sc_db_begin_capture(struct sc_db *db, const struct sc_capture_meta *m, uint6
 	bind_u64(s, 8, m->file_bytes);
 	bind_str(s, 9, "sockcap " PACKAGE_VERSION);
 	bind_u64(s, 10, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
-	rc = step(db, s, "insert capture");
+	return step(db, s, "insert capture");
+}
+
+int sc_db_begin_capture(struct sc_db *db, const struct sc_capture_meta *m, uint64_t max_body, struct sc_sink *sink,
+			struct sc_diag *diag)
+{
+	int rc;
+
+	if (db->in_txn)
+		return sc_diag_set(diag, -EINVAL, 0, "sqlite: a capture is still being loaded");
+	/* An error earlier in the run made SQLite roll the run back: going on
+	 * would commit the rest without it. */
+	if (db->run_txn && sqlite3_get_autocommit(db->h))
+		return sc_diag_set(diag, -EIO, 0, "sqlite: an earlier error rolled back this run");
+	/* A savepoint: inside the run's transaction (a database in a file),
+	 * or a transaction of its own (":memory:"). */
+	rc = exec(db, "SAVEPOINT capture", diag);
 	if (rc < 0)
 		return rc;
+	db->in_txn = true;
+	db->max_body = max_body;
+	db->diag = diag;
+	rc = begin_capture(db, m, diag);
+	if (rc < 0) {
+		struct sc_diag d2 = { 0 };
 
+		rollback_capture(db, &d2);
+		return rc;
+	}
 	sink->ctx = db;
 	sink->conn_begin = on_conn_begin;
 	sink->conn_end = on_conn_end;
@@ -668,18 +892,12 @@ int sc_db_begin_capture(struct sc_db *db, const struct sc_capture_meta *m, uint6
 	return 0;
 }
 
-int sc_db_end_capture(struct sc_db *db, const struct sc_capture_meta *m, bool commit, struct sc_diag *diag)
+static int end_capture(struct sc_db *db, const struct sc_capture_meta *m, struct sc_diag *diag)
 {
 	sqlite3_stmt *s = db->st[ST_CAPTURE_UPD];
 	char *idx;
 	int rc;
 
-	if (!db->in_txn)
-		return 0;
-	if (!commit) {
-		db->in_txn = false;
-		return exec(db, "ROLLBACK", diag);
-	}
 	bind_u64(s, 1, db->capture_id);
 	bind_u64_or_null(s, 2, m->start_ns);
 	bind_u64_or_null(s, 3, m->end_ns);
@@ -703,9 +921,25 @@ int sc_db_end_capture(struct sc_db *db, const struct sc_capture_meta *m, bool co
 		return sc_diag_set(diag, -ENOMEM, 0, "out of memory");
 	rc = exec(db, idx, diag);
 	free(idx);
-	if (rc < 0)
-		return rc;
-	rc = exec(db, "COMMIT", diag);
-	db->in_txn = false;
 	return rc;
+}
+
+int sc_db_end_capture(struct sc_db *db, const struct sc_capture_meta *m, bool commit, struct sc_diag *diag)
+{
+	struct sc_diag d2 = { 0 };
+	int rc;
+
+	if (!db->in_txn)
+		return 0;
+	if (!commit)
+		return rollback_capture(db, diag);
+	rc = end_capture(db, m, diag);
+	if (rc == 0)
+		rc = exec(db, "RELEASE capture", diag);
+	if (rc < 0) {
+		rollback_capture(db, &d2);
+		return rc;
+	}
+	db->in_txn = false;
+	return 0;
 }

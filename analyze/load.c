@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "analyze/sinkq.h"
 #include "formats/skc.h"
@@ -45,23 +46,27 @@ int sc_load_capture(struct sc_db *db, const char *path, const struct sc_analyze_
 	struct sc_sinkq *q;
 	int qrc;
 	char abs[PATH_MAX];
-	uint8_t head[8];
-	size_t n;
-	FILE *f;
-	int rc;
+	int kind, rc;
 
-	f = fopen(path, "rb");
-	if (!f)
+	kind = sc_file_detect_path(path);
+	if (kind < 0)
+		return sc_diag_set(diag, kind, 0, "%s: %s", path, strerror(-kind));
+	if (kind == SC_FILE_UNKNOWN)
+		return sc_diag_set(diag, SC_EFORMAT, 0, "%s: not a capture file (neither .skc, pcap nor pcapng)",
+				   strcmp(path, "-") ? path : "standard input");
+	if (strcmp(path, "-") == 0) {
+		/* Standard input has no path to know it again by: each analysis
+		 * of it is a capture of its own (docs/schema.md). */
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		snprintf(abs, sizeof(abs), "stdin:%lld%09ld", (long long)now.tv_sec, now.tv_nsec);
+	} else if (!realpath(path, abs)) {
 		return sc_diag_set(diag, -errno, 0, "%s: %s", path, strerror(errno));
-	n = fread(head, 1, sizeof(head), f);
-	fclose(f);
-	if (sc_file_detect(head, n) == SC_FILE_UNKNOWN)
-		return sc_diag_set(diag, SC_EFORMAT, 0, "%s: not a capture file (neither .skc, pcap nor pcapng)", path);
-	if (!realpath(path, abs))
-		return sc_diag_set(diag, -errno, 0, "%s: %s", path, strerror(errno));
+	}
 	m.path = abs;
-	m.format = sc_file_kind_name(sc_file_detect(head, n));
-	m.file_bytes = file_size(path);
+	m.format = sc_file_kind_name((enum sc_file_kind)kind);
+	m.file_bytes = strcmp(path, "-") ? file_size(path) : 0;
 	/* The database's own errors are written from the writer thread: into
 	 * wdiag, which is read only after the thread is joined. */
 	rc = sc_db_begin_capture(db, &m, o->max_body, &dbsink, &wdiag);

@@ -100,7 +100,7 @@ int sc_streams_pcap(const char *path, const struct sc_analyze_opts *o, const str
 			res->start_ns = seg.ts_ns;
 		if (seg.ts_ns > last)
 			last = seg.ts_ns;
-		rc = sc_tcp_reasm_segment(ra, &seg);
+		rc = o->stop && *o->stop ? -EINTR : sc_tcp_reasm_segment(ra, &seg);
 		if (rc < 0) {
 			rc = s.err ? s.err : rc;
 			sc_diag_set(diag, rc, 0, "%s: %s", path, sc_strerror(rc));

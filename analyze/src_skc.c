@@ -381,7 +381,7 @@ int sc_streams_skc(const char *path, const struct sc_analyze_opts *o, const stru
 	if (!r)
 		return err;
 	while ((rc = sc_skc_reader_next(r, &rec)) > 0) {
-		rc = on_record(&s, &rec);
+		rc = o->stop && *o->stop ? -EINTR : on_record(&s, &rec);
 		if (rc < 0)
 			break;
 		if (o->progress && (++n & 0x3fff) == 0)

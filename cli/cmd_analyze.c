@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,7 +24,9 @@ static void usage(FILE *out)
 	      "HTTP/1.x and HTTP/2 transactions, their headers and bodies, and anomalies (gaps,\n"
 	      "parse errors, lost data).  Query it with sqlite3 and plain SQL; the schema is in\n"
 	      "docs/schema.md.  Several files go into one database; analysing a file again\n"
-	      "replaces its rows.\n\n"
+	      "replaces its rows.  FILE '-' is standard input (then -o is required).\n\n"
+	      "A run is one transaction: Ctrl-C, SIGTERM, kill -9 or a crash leave an existing\n"
+	      "database as it was, and a new one (mode 0600) appears only when the run succeeds.\n\n"
 	      "Options:\n"
 	      "  -o, --output FILE   the database (default: the first input with .db as extension)\n"
 	      "      --max-body SIZE body bytes kept per message (default 1M; 0 keeps none; k/m/g)\n"
@@ -79,11 +82,21 @@ static void on_progress(void *ctx, uint64_t done)
 		fprintf(stderr, "\r%s: %" PRIu64 " MB", p->path, done >> 20);
 }
 
+/* The signal that interrupted the run, or 0.  Set by the handler, read by
+ * the sources and the database's progress handler (sc_analyze_opts.stop). */
+static volatile sig_atomic_t stop_sig;
+
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
 static int analyze_one(struct sc_db *db, const char *path, uint64_t max_body, bool quiet, bool *lost)
 {
 	struct sc_analyze_result res;
-	struct sc_analyze_opts o = { .max_body = max_body };
-	struct progress pr = { .path = path, .tty = !quiet && isatty(STDERR_FILENO) };
+	struct sc_analyze_opts o = { .max_body = max_body, .stop = &stop_sig };
+	const char *name = strcmp(path, "-") ? path : "standard input";
+	struct progress pr = { .path = name, .tty = !quiet && isatty(STDERR_FILENO) };
 	struct sc_diag diag = { 0 };
 	FILE *f = fopen(path, "rb");
 	int rc;
@@ -99,23 +112,24 @@ static int analyze_one(struct sc_db *db, const char *path, uint64_t max_body, bo
 	if (pr.tty && pr.last_ns)
 		fputs("\r\033[K", stderr);
 	if (rc < 0) {
-		sc_cli_err("analyze", "%s", diag.msg);
+		if (!stop_sig) /* else the caller says it */
+			sc_cli_err("analyze", "%s", diag.msg);
 		return SC_EXIT_FATAL;
 	}
 	if (!quiet) {
 		fprintf(stderr, "%s: %" PRIu64 " connections, %" PRIu64 " transactions (%" PRIu64 " complete), %" PRIu64
-			" anomalies (%" PRIu64 " parse errors, %" PRIu64 " gaps: %" PRIu64 " bytes missing)\n", path,
+			" anomalies (%" PRIu64 " parse errors, %" PRIu64 " gaps: %" PRIu64 " bytes missing)\n", name,
 			res.connections, res.dec.transactions, res.dec.transactions - res.dec.incomplete_tx, res.dec.anomalies,
 			res.dec.parse_errors, res.dec.gaps, res.dec.gap_bytes);
 	}
 	/* What was lost is said even with -q: the exit status alone does not
 	 * tell where. */
 	if (res.damage[0])
-		fprintf(stderr, "%s: damaged capture:\n%s\n", path, res.damage);
+		fprintf(stderr, "%s: damaged capture:\n%s\n", name, res.damage);
 	if (res.dec.anomalies || res.damage[0] || res.bytes_lost) {
 		*lost = true;
 		fprintf(stderr, "%s: data was lost or could not be parsed: %" PRIu64 " anomalies, %" PRIu64
-			" bytes lost by the capture%s\n", path, res.dec.anomalies, res.bytes_lost,
+			" bytes lost by the capture%s\n", name, res.dec.anomalies, res.bytes_lost,
 			res.damage[0] ? ", damaged file" : "");
 	}
 	return SC_EXIT_OK;
@@ -133,10 +147,11 @@ int sc_cmd_analyze(int argc, char **argv)
 	const char *out = NULL;
 	char *dflt = NULL;
 	uint64_t max_body = 1u << 20;
-	bool quiet = false, lost = false;
+	bool quiet = false, lost = false, existed;
 	struct sc_diag diag = { 0 };
+	struct sigaction sa = { .sa_handler = on_signal };
 	struct sc_db *db;
-	int c, status = SC_EXIT_OK;
+	int c, stdin_inputs = 0, loaded = 0, status = SC_EXIT_OK;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
@@ -157,31 +172,58 @@ int sc_cmd_analyze(int argc, char **argv)
 		return sc_cli_usage_err("analyze", "no capture file given");
 	}
 	for (int i = optind; i < argc; i++)
-		if (strcmp(argv[i], "-") == 0) {
-			sc_cli_err("analyze", "give a file, not standard input (a capture is identified by its path)");
-			return SC_EXIT_FATAL;
-		}
+		stdin_inputs += strcmp(argv[i], "-") == 0;
+	if (stdin_inputs > 1)
+		return sc_cli_usage_err("analyze", "standard input ('-') can be read only once");
+	if (out && (strcmp(out, "-") == 0 || strcmp(out, "/dev/stdout") == 0))
+		return sc_cli_usage_err("analyze", "a database cannot be written to standard output: give a file (-o FILE.db)");
+	if (!out && strcmp(argv[optind], "-") == 0)
+		return sc_cli_usage_err("analyze", "reading standard input: give the database with -o FILE.db");
 	if (!out) {
 		dflt = default_output(argv[optind]);
 		if (!dflt)
 			return SC_EXIT_FATAL;
 		out = dflt;
 	}
+	/* Ctrl-C or SIGTERM stops the run and rolls it back: the database is
+	 * left as it was (a new one is not created). */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	existed = access(out, F_OK) == 0 || errno != ENOENT; /* for the message only */
 	db = sc_db_open(out, &diag);
 	if (!db) {
 		sc_cli_err("analyze", "%s", diag.msg);
 		free(dflt);
 		return SC_EXIT_FATAL;
 	}
-	for (int i = optind; i < argc; i++) {
+	if (sc_db_recovered(db))
+		sc_cli_err("analyze", "%s: an earlier run was interrupted before it finished: rolled back", out);
+	sc_db_set_stop(db, &stop_sig);
+	for (int i = optind; i < argc && !stop_sig; i++) {
 		int st = analyze_one(db, argv[i], max_body, quiet, &lost);
 
+		loaded += st != SC_EXIT_FATAL;
 		if (st > status)
 			status = st;
 	}
-	sc_db_close(db);
-	if (!quiet && status == SC_EXIT_OK)
+	if (stop_sig || !loaded) {
+		/* Nothing to keep: a new database is not created at all. */
+		sc_db_close(db);
+		db = NULL;
+	} else if (sc_db_commit(db, &diag) < 0) {
+		db = NULL;
+		if (!stop_sig)
+			sc_cli_err("analyze", "%s", diag.msg);
+		status = SC_EXIT_FATAL;
+	}
+	if (stop_sig) {
+		sc_cli_err("analyze", existed ? "interrupted (%s): %s is as it was before this run" :
+				     "interrupted (%s): %s was not created", strsignal(stop_sig), out);
+		status = SC_EXIT_FATAL;
+	} else if (!quiet && status == SC_EXIT_OK) {
 		fprintf(stderr, "database: %s\n", out);
+	}
 	free(dflt);
 	if (status == SC_EXIT_OK && lost)
 		status = SC_EXIT_LOSS;

@@ -241,6 +241,9 @@ enum sc_file_kind {
 	SC_FILE_PCAPNG,
 };
 enum sc_file_kind sc_file_detect(const uint8_t *head, size_t len);
+/* The kind of the file at `path` ("-": standard input, of which one byte is
+ * read and pushed back), or -errno when it cannot be read. */
+int sc_file_detect_path(const char *path);
 const char *sc_file_kind_name(enum sc_file_kind k);
 
 #endif

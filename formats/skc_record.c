@@ -2,6 +2,8 @@
  * Layouts: formats/SKC-FORMAT.md. */
 #include "skc_int.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <zstd.h>
 
@@ -411,6 +413,36 @@ enum sc_file_kind sc_file_detect(const uint8_t *head, size_t len)
 		if (memcmp(head, pcap_magics[i], 4) == 0)
 			return SC_FILE_PCAP;
 	return SC_FILE_UNKNOWN;
+}
+
+int sc_file_detect_path(const char *path)
+{
+	uint8_t head[8];
+	size_t n;
+	FILE *f;
+
+	if (strcmp(path, "-") == 0) {
+		/* Standard input cannot be rewound: one byte, pushed back
+		 * (ungetc guarantees one), tells the formats apart; the
+		 * reader checks the rest of the magic. */
+		int c = getc(stdin);
+
+		if (c == EOF)
+			return ferror(stdin) ? -EIO : SC_FILE_UNKNOWN;
+		ungetc(c, stdin);
+		switch (c) {
+		case 0x89: return SC_FILE_SKC;
+		case 0x0a: return SC_FILE_PCAPNG;
+		case 0xa1: case 0xd4: case 0x4d: return SC_FILE_PCAP;
+		}
+		return SC_FILE_UNKNOWN;
+	}
+	f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	n = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	return sc_file_detect(head, n);
 }
 
 const char *sc_file_kind_name(enum sc_file_kind k)

@@ -199,3 +199,27 @@ def socks(**kw):
 print(eval(sys.argv[2]))
 PY
 }
+
+# ---- generated captures ----------------------------------------------------------------
+
+SKCGEN=$top_builddir/tests/e2e/skcgen
+
+# http_script N BODY [REQS]: a tests/e2e/skcgen script of N connections
+# (client sockets of pid 100, comm curl), each with REQS (default 1)
+# keep-alive GETs carrying an Authorization and a Cookie field, each answered
+# with BODY bytes.
+http_script() {
+	awk -v n="$1" -v b="$2" -v r="${3:-1}" 'BEGIN {
+		for (i = 1; i <= n; i++) {
+			printf "open %d connect 127.0.0.1:%d 127.0.0.1:8080 100 curl\n", i, 10000 + i % 50000
+			for (j = 1; j <= r; j++) {
+				printf "send %d GET /item/%d/%d HTTP/1.1\\r\\nHost: 127.0.0.1:8080\\r\\n", i, i, j
+				printf "Authorization: Bearer secret-%d\\r\\nCookie: session=s%d\\r\\n\\r\\n\n", i, i
+				printf "recv %d HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\n", i
+				printf "Content-Length: %d\\r\\n\\r\\n\n", b
+				printf "recvfill %d %d x\n", i, b
+			}
+			printf "close %d\n", i
+		}
+	}'
+}

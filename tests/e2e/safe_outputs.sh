@@ -6,7 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 
-SKCGEN=$top_builddir/tests/e2e/skcgen
 SMALL=$WORK/small
 mkdir "$SMALL"
 mount -t tmpfs -o size=128k,mode=0700 sockcap-test "$SMALL" || skip "cannot mount a tmpfs"
@@ -19,23 +18,8 @@ entries() {
 	ls -A "$1" | tr '\n' ' '
 }
 
-# gen_http N BODY: an skcgen script of N connections, each one GET (with
-# credentials) answered with BODY bytes.
-gen_http() {
-	awk -v n="$1" -v b="$2" 'BEGIN {
-		for (i = 1; i <= n; i++) {
-			printf "open %d connect 127.0.0.1:%d 127.0.0.1:8080 100 curl\n", i, 10000 + i % 50000
-			printf "send %d GET /item/%d HTTP/1.1\\r\\nHost: 127.0.0.1:8080\\r\\n", i, i
-			printf "Authorization: Bearer secret-%d\\r\\nCookie: session=s%d\\r\\n\\r\\n\n", i, i
-			printf "recv %d HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\n", i
-			printf "Content-Length: %d\\r\\n\\r\\n\n", b
-			printf "recvfill %d %d x\n", i, b
-			printf "close %d\n", i
-		}
-	}'
-}
-gen_http 3 300 | "$SKCGEN" "$WORK/small.skc"
-gen_http 3000 30 | "$SKCGEN" "$WORK/big.skc" # exports far larger than the tmpfs
+http_script 3 300 | "$SKCGEN" "$WORK/small.skc"
+http_script 3000 30 | "$SKCGEN" "$WORK/big.skc" # exports far larger than the tmpfs
 
 # ---- a full disk ---------------------------------------------------------------------
 # big.skc used to crash: a write failing inside a synthesized handshake left

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analyze/db.h"
@@ -474,4 +475,95 @@ Test(db, a_database_of_another_schema_version_is_refused_with_what_to_do)
 		 SC_DB_SCHEMA_VERSION);
 	cr_assert_str_eq(d.msg, want);
 	unlink(path);
+}
+
+/* ---- runs: one transaction; a new database appears only at the commit ------------------ */
+
+static void load_one(struct sc_db *db, const char *path, bool commit)
+{
+	struct sc_capture_meta m = { .path = path, .format = "skc", .status = "complete" };
+	struct sc_diag d = { 0 };
+	struct sc_sink sink;
+
+	cr_assert_eq(sc_db_begin_capture(db, &m, 1 << 20, &sink, &d), 0, "%s", d.msg);
+	cr_assert_eq(sc_db_end_capture(db, &m, commit, &d), 0, "%s", d.msg);
+}
+
+static int64_t captures_in(const char *path)
+{
+	sqlite3 *h;
+	sqlite3_stmt *s;
+	int64_t n = -1;
+
+	cr_assert_eq(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	if (sqlite3_prepare_v2(h, "SELECT count(*) FROM captures", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return n;
+}
+
+Test(db, a_new_database_appears_only_when_the_run_commits)
+{
+	char dir[] = "/tmp/sc-test-db-run-XXXXXX", path[64];
+	struct sc_diag d = { 0 };
+	struct sc_db *db;
+	struct stat sb;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/n.db", dir);
+	/* Closed without a commit: nothing at the path, no temporary file. */
+	db = sc_db_open(path, &d);
+	cr_assert_not_null(db, "%s", d.msg);
+	load_one(db, "/a.skc", true);
+	cr_assert_eq(stat(path, &sb), -1);
+	sc_db_close(db);
+	cr_assert_eq(stat(path, &sb), -1);
+	cr_assert_eq(rmdir(dir), 0, "the temporary file is gone");
+	cr_assert_not_null(mkdtemp(strcpy(dir, "/tmp/sc-test-db-run-XXXXXX")));
+	snprintf(path, sizeof(path), "%s/n.db", dir);
+	db = sc_db_open(path, &d);
+	cr_assert_not_null(db, "%s", d.msg);
+	load_one(db, "/a.skc", true);
+	load_one(db, "/b.skc", false); /* a failed capture: only it is rolled back */
+	cr_assert_eq(sc_db_commit(db, &d), 0, "%s", d.msg);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_mode & 07777, 0600);
+	cr_assert_eq(captures_in(path), 1);
+	/* An existing database: a run closed without a commit changes nothing. */
+	db = sc_db_open(path, &d);
+	cr_assert_not_null(db, "%s", d.msg);
+	load_one(db, "/c.skc", true);
+	load_one(db, "/a.skc", true); /* replaces a's rows */
+	sc_db_close(db);
+	cr_assert_eq(captures_in(path), 1);
+	db = sc_db_open(path, &d);
+	cr_assert_not_null(db, "%s", d.msg);
+	load_one(db, "/c.skc", true);
+	cr_assert_eq(sc_db_commit(db, &d), 0, "%s", d.msg);
+	cr_assert_eq(captures_in(path), 2);
+	unlink(path);
+	cr_assert_eq(rmdir(dir), 0, "no journal or temporary file is left");
+}
+
+Test(db, a_stop_flag_interrupts_the_run)
+{
+	char dir[] = "/tmp/sc-test-db-stop-XXXXXX", path[64];
+	volatile sig_atomic_t stop = 0;
+	struct sc_diag d = { 0 };
+	struct sc_db *db;
+	struct stat sb;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.db", dir);
+	db = sc_db_open(path, &d);
+	cr_assert_not_null(db, "%s", d.msg);
+	sc_db_set_stop(db, &stop);
+	load_one(db, "/a.skc", true);
+	stop = SIGINT;
+	cr_assert_eq(sc_db_commit(db, &d), -EINTR);
+	cr_assert_str_eq(d.msg, "interrupted");
+	cr_assert_eq(stat(path, &sb), -1);
+	cr_assert_eq(rmdir(dir), 0);
 }
