@@ -59,6 +59,16 @@ int sc_cli_usage_err(const char *cmd, const char *fmt, ...) __attribute__((forma
  * appended when cut. */
 void sc_cli_escape(FILE *out, const uint8_t *p, size_t len, size_t max);
 
+/* The same escapes into `buf` (`cap` bytes, at least 8), NUL-terminated, cut
+ * with "..." when they do not fit; returns `buf`.  Every string a capture
+ * holds (a process name, a hostname, options, a Unix path) is printed
+ * through one of these: a recorded escape sequence must never reach the
+ * analyst's terminal. */
+const char *sc_cli_esc(char *buf, size_t cap, const void *p, size_t len);
+
+/* Room for sc_cli_esc() of `n` bytes, uncut. */
+#define SC_CLI_ESC_LEN(n) (4 * (n) + 4)
+
 /* Hex dump like `tcpdump -x` (hex only) or `tcpdump -X` (hex and ASCII). */
 void sc_cli_hexdump(FILE *out, const uint8_t *p, size_t len, bool ascii);
 
@@ -66,9 +76,6 @@ void sc_cli_hexdump(FILE *out, const uint8_t *p, size_t len, bool ascii);
  * text are escaped as \u00NN so the output is always valid JSON. */
 void sc_cli_json_str(FILE *out, const void *p, size_t len);
 
-/* Detect the kind of a capture file by its magic.  For "-", peeks at one byte
- * of stdin and pushes it back.  Returns an enum sc_file_kind, or -errno. */
-int sc_cli_detect(const char *path);
 
 /* Parse a non-negative integer with an optional k/m/g (binary) suffix. */
 int sc_cli_parse_size(const char *s, uint64_t *out);

@@ -49,28 +49,59 @@ int sc_cli_usage_err(const char *cmd, const char *fmt, ...)
 	return sc_cli_try_help(cmd);
 }
 
+/* One byte as sc_cli_escape writes it, into out[0..4]; returns the length. */
+static size_t esc_byte(uint8_t c, char out[5])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	switch (c) {
+	case '\r': memcpy(out, "\\r", 2); return 2;
+	case '\n': memcpy(out, "\\n", 2); return 2;
+	case '\t': memcpy(out, "\\t", 2); return 2;
+	case '\\': memcpy(out, "\\\\", 2); return 2;
+	case '"': memcpy(out, "\\\"", 2); return 2;
+	}
+	if (c >= 0x20 && c < 0x7f) {
+		out[0] = (char)c;
+		return 1;
+	}
+	out[0] = '\\';
+	out[1] = 'x';
+	out[2] = hex[c >> 4];
+	out[3] = hex[c & 15];
+	return 4;
+}
+
 void sc_cli_escape(FILE *out, const uint8_t *p, size_t len, size_t max)
 {
 	size_t n = len < max ? len : max;
+	char e[5];
 
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = p[i];
-
-		switch (c) {
-		case '\r': fputs("\\r", out); break;
-		case '\n': fputs("\\n", out); break;
-		case '\t': fputs("\\t", out); break;
-		case '\\': fputs("\\\\", out); break;
-		case '"': fputs("\\\"", out); break;
-		default:
-			if (c >= 0x20 && c < 0x7f)
-				fputc(c, out);
-			else
-				fprintf(out, "\\x%02x", c);
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		fwrite(e, 1, esc_byte(p[i], e), out);
 	if (len > n)
 		fputs("...", out);
+}
+
+const char *sc_cli_esc(char *buf, size_t cap, const void *ptr, size_t len)
+{
+	const uint8_t *p = ptr;
+	size_t o = 0;
+	char e[5];
+
+	for (size_t i = 0; i < len; i++) {
+		size_t k = esc_byte(p[i], e);
+
+		if (o + k + 4 > cap) { /* room for "..." and the NUL */
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		memcpy(buf + o, e, k);
+		o += k;
+	}
+	buf[o] = '\0';
+	return buf;
 }
 
 void sc_cli_hexdump(FILE *out, const uint8_t *p, size_t len, bool ascii)
@@ -121,34 +152,6 @@ void sc_cli_json_str(FILE *out, const void *ptr, size_t len)
 			fputc(c, out);
 	}
 	fputc('"', out);
-}
-
-int sc_cli_detect(const char *path)
-{
-	uint8_t head[8];
-	size_t n;
-
-	if (strcmp(path, "-") == 0) {
-		int c = getc(stdin);
-
-		if (c == EOF)
-			return SC_FILE_UNKNOWN;
-		ungetc(c, stdin);
-		/* One byte tells them apart: 0x89 .skc, 0x0a pcapng, a1/d4/4d pcap. */
-		switch (c) {
-		case 0x89: return SC_FILE_SKC;
-		case 0x0a: return SC_FILE_PCAPNG;
-		case 0xa1: case 0xd4: case 0x4d: return SC_FILE_PCAP;
-		}
-		return SC_FILE_UNKNOWN;
-	}
-	FILE *f = fopen(path, "rb");
-
-	if (!f)
-		return -errno;
-	n = fread(head, 1, sizeof(head), f);
-	fclose(f);
-	return sc_file_detect(head, n);
 }
 
 int sc_cli_parse_size(const char *s, uint64_t *out)

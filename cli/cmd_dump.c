@@ -82,7 +82,10 @@ static void print_time(const struct dump_opts *o, const struct dump_state *s, ui
 
 static void print_who(struct dump_state *s, uint32_t pid)
 {
-	printf(" %" PRIu32 "/%s", pid, comm_of(s, pid));
+	const char *comm = comm_of(s, pid);
+	char c[SC_CLI_ESC_LEN(16)];
+
+	printf(" %" PRIu32 "/%s", pid, sc_cli_esc(c, sizeof(c), comm, strlen(comm)));
 }
 
 static int dump_skc_rec(const struct dump_opts *o, struct dump_state *s, const struct sc_skc_rec *rec)
@@ -98,9 +101,13 @@ static int dump_skc_rec(const struct dump_opts *o, struct dump_state *s, const s
 		s->real0 = b->start_real_ns;
 		s->mono0 = b->start_mono_ns;
 		print_time(o, s, b->start_mono_ns);
-		printf(" capture on %.*s (Linux %.*s) by %.*s, started %s, snaplen %" PRIu32 ", options \"",
-		       (int)b->hostname.len, (const char *)b->hostname.p, (int)b->kernel.len, (const char *)b->kernel.p,
-		       (int)b->tool.len, (const char *)b->tool.p, sc_time_fmt(t, sizeof(t), b->start_real_ns, 1),
+		fputs(" capture on ", stdout);
+		sc_cli_escape(stdout, b->hostname.p, b->hostname.len, 256);
+		fputs(" (Linux ", stdout);
+		sc_cli_escape(stdout, b->kernel.p, b->kernel.len, 256);
+		fputs(") by ", stdout);
+		sc_cli_escape(stdout, b->tool.p, b->tool.len, 256);
+		printf(", started %s, snaplen %" PRIu32 ", options \"", sc_time_fmt(t, sizeof(t), b->start_real_ns, 1),
 		       b->snaplen);
 		sc_cli_escape(stdout, b->options.p, b->options.len, SIZE_MAX);
 		puts("\"");
@@ -494,7 +501,7 @@ int sc_cmd_dump(int argc, char **argv)
 	if (optind + 1 != argc) {
 		return sc_cli_usage_err("dump", optind >= argc ? "no capture file given" : "one capture file at a time");
 	}
-	kind = sc_cli_detect(argv[optind]);
+	kind = sc_file_detect_path(argv[optind]);
 	if (kind < 0) {
 		sc_cli_err("dump", "%s: %s", argv[optind], strerror(-kind));
 		return SC_EXIT_FATAL;

@@ -280,8 +280,13 @@ static void print_skc_text(const char *path, struct sc_skc_reader *r, struct skc
 		printf(" (no trailer: the recorder did not stop cleanly)");
 	putchar('\n');
 	if (s->have_info) {
-		printf("recorded:   on %s (Linux %s) by %s\n", s->hostname, s->kernel, s->tool);
-		printf("options:    %s\n", s->options[0] ? s->options : "-");
+		char h[SC_CLI_ESC_LEN(sizeof(s->hostname))], k[SC_CLI_ESC_LEN(sizeof(s->kernel))];
+		char t[SC_CLI_ESC_LEN(sizeof(s->tool))], op[SC_CLI_ESC_LEN(sizeof(s->options))];
+
+		printf("recorded:   on %s (Linux %s) by %s\n", sc_cli_esc(h, sizeof(h), s->hostname, strlen(s->hostname)),
+		       sc_cli_esc(k, sizeof(k), s->kernel, strlen(s->kernel)),
+		       sc_cli_esc(t, sizeof(t), s->tool, strlen(s->tool)));
+		printf("options:    %s\n", s->options[0] ? sc_cli_esc(op, sizeof(op), s->options, strlen(s->options)) : "-");
 		if (s->info.snaplen)
 			printf("snaplen:    %" PRIu32 " bytes per syscall\n", s->info.snaplen);
 	}
@@ -302,8 +307,12 @@ static void print_skc_text(const char *path, struct sc_skc_reader *r, struct skc
 	putchar('\n');
 
 	printf("processes:  %zu\n", s->procs.n);
-	for (size_t i = 0; i < s->procs.n && (o->all || i < TEXT_LIST_MAX); i++)
-		printf("  %-8" PRIu32 " %-16s ppid %" PRIu32 "\n", procs[i]->pid, procs[i]->comm, procs[i]->ppid);
+	for (size_t i = 0; i < s->procs.n && (o->all || i < TEXT_LIST_MAX); i++) {
+		char c[SC_CLI_ESC_LEN(sizeof(procs[i]->comm))];
+
+		printf("  %-8" PRIu32 " %-16s ppid %" PRIu32 "\n", procs[i]->pid,
+		       sc_cli_esc(c, sizeof(c), procs[i]->comm, strlen(procs[i]->comm)), procs[i]->ppid);
+	}
 	if (!o->all && s->procs.n > TEXT_LIST_MAX)
 		printf("  ... %zu more (--all lists them)\n", s->procs.n - TEXT_LIST_MAX);
 
@@ -329,9 +338,10 @@ static void print_skc_text(const char *path, struct sc_skc_reader *r, struct skc
 		       "sent", "received", "lost");
 	for (size_t i = 0; i < s->socks.n && (o->all || i < TEXT_LIST_MAX); i++) {
 		const struct sock_ent *e = socks[i];
-		char pc[40], l[SC_EP_STRLEN], rm[SC_EP_STRLEN];
+		const char *comm = comm_of(s, e->pid);
+		char pc[SC_CLI_ESC_LEN(32) + 16], c[SC_CLI_ESC_LEN(32)], l[SC_EP_STRLEN], rm[SC_EP_STRLEN];
 
-		snprintf(pc, sizeof(pc), "%" PRIu32 "/%s", e->pid, comm_of(s, e->pid));
+		snprintf(pc, sizeof(pc), "%" PRIu32 "/%s", e->pid, sc_cli_esc(c, sizeof(c), comm, strlen(comm)));
 		if (e->have_open) {
 			sc_endpoint_fmt(l, sizeof(l), e->open.family, &e->open.local);
 			sc_endpoint_fmt(rm, sizeof(rm), e->open.family, &e->open.remote);
@@ -808,7 +818,7 @@ int sc_cmd_info(int argc, char **argv)
 		return sc_cli_usage_err("info", "no capture file given");
 	}
 	for (int i = optind; i < argc; i++) {
-		int kind = sc_cli_detect(argv[i]), st;
+		int kind = sc_file_detect_path(argv[i]), st;
 
 		if (kind < 0) {
 			sc_cli_err("info", "%s: %s", argv[i], strerror(-kind));
