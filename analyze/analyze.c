@@ -105,6 +105,12 @@ static int a_process(void *ctx, const struct sc_process *p)
 	return a->sink->process ? a->sink->process(a->sink->ctx, p) : 0;
 }
 
+bool sc_analyze_lost(const struct sc_analyze_result *res)
+{
+	return res->dec.anomalies || res->damage[0] || res->bytes_lost || res->pcap.skipped_tcp ||
+	       res->pcap.skipped_link_type;
+}
+
 int sc_analyze_file(const char *path, const struct sc_analyze_opts *o, const struct sc_sink *sink,
 		    struct sc_analyze_result *res, struct sc_diag *diag)
 {

@@ -16,6 +16,7 @@
 #include "analyze/convo.h"
 #include "analyze/model.h"
 #include "formats/sc_err.h"
+#include "formats/sc_pcap.h"
 
 struct sc_analyze_opts {
 	uint64_t max_body; /* body bytes kept per message */
@@ -39,8 +40,15 @@ struct sc_analyze_result {
 	uint64_t bytes_lost;         /* bytes the recorder or the snaplen lost */
 	uint64_t connections;
 	struct sc_dec_stats dec;     /* transactions, anomalies, parse errors, gaps */
-	uint64_t skipped_frames;     /* pcap: frames that were not TCP */
+	bool have_pcap;              /* a pcap or pcapng file: `pcap` and `interfaces` hold */
+	struct sc_pcap_stats pcap;   /* frames read and skipped, by reason */
+	char interfaces[1024];       /* the capture interfaces, one line each (sc_pcap_describe_interfaces) */
 };
+
+/* Whether the analysis knows traffic was lost or not understood: anomalies,
+ * damage, bytes the capture lost, skipped frames that carried TCP, or frames
+ * of an interface whose link type is not decoded (they may have). */
+bool sc_analyze_lost(const struct sc_analyze_result *res);
 
 /* Analyze `path` (format detected from content) into `sink`.  Returns 0 when
  * the file was read to its end (damage is reported in `res`, not as an

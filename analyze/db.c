@@ -35,7 +35,10 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_CAPTURE_UPD] = "UPDATE captures SET start_ns = ?2, end_ns = ?3, status = ?4, bytes_captured = ?5, "
 			   "bytes_lost = ?6, damage = ?7, connections = ?8, transactions = ?9, anomalies = ?10, "
 			   "hostname = coalesce(hostname, ?11), kernel = coalesce(kernel, ?12), tool = coalesce(tool, ?13), "
-			   "options = coalesce(options, ?14) WHERE id = ?1",
+			   "options = coalesce(options, ?14), frames = ?15, interfaces = ?16, ip_fragments = ?17, "
+			   "reassembled = ?18, skipped_non_ip = ?19, skipped_non_tcp = ?20, skipped_truncated = ?21, "
+			   "skipped_malformed = ?22, skipped_link_type = ?23, skipped_fragments = ?24, skipped_tcp = ?25 "
+			   "WHERE id = ?1",
 	[ST_PROCESS] = "INSERT OR REPLACE INTO processes (capture_id, pid, ppid, comm) VALUES (?1, ?2, ?3, ?4)",
 	[ST_CONN] = "INSERT INTO connections (id, capture_id, source_id, pid, comm, fd, role, family, local_addr, "
 		    "local_port, remote_addr, remote_port, unix_path, protocol, open_ns, close_ns, midstream, "
@@ -912,6 +915,19 @@ static int end_capture(struct sc_db *db, const struct sc_capture_meta *m, struct
 	bind_str(s, 12, m->kernel);
 	bind_str(s, 13, m->tool);
 	bind_str(s, 14, m->options);
+	if (m->pcap) {
+		const struct sc_pcap_stats *st = m->pcap;
+		const uint64_t v[] = { st->frames, 0, st->ip_fragments, st->reassembled, st->skipped_non_ip,
+				       st->skipped_non_tcp, st->skipped_truncated, st->skipped_malformed,
+				       st->skipped_link_type, st->skipped_fragments, st->skipped_tcp };
+
+		for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++)
+			bind_u64(s, 15 + i, v[i]);
+		bind_str(s, 16, m->interfaces);
+	} else {
+		for (int i = 15; i <= 25; i++)
+			sqlite3_bind_null(s, i);
+	}
 	db->diag = diag;
 	rc = step(db, s, "update capture");
 	if (rc < 0)

@@ -15,9 +15,10 @@
 #include <stdint.h>
 
 #include "analyze/model.h"
+#include "formats/sc_pcap.h"
 #include "formats/sc_err.h"
 
-#define SC_DB_SCHEMA_VERSION 2
+#define SC_DB_SCHEMA_VERSION 3
 
 /* The schema, generated from analyze/schema.sql at build time. */
 extern const char sc_db_schema_sql[];
@@ -73,6 +74,8 @@ struct sc_capture_meta {
 	uint64_t bytes_captured, bytes_lost;
 	const char *damage;   /* NULL or lines */
 	uint64_t connections, transactions, anomalies;
+	const struct sc_pcap_stats *pcap; /* NULL for .skc */
+	const char *interfaces;           /* NULL or lines */
 };
 
 /* Start loading a capture: opens a savepoint, deletes the rows of an earlier

@@ -104,6 +104,8 @@ int sc_load_capture(struct sc_db *db, const char *path, const struct sc_analyze_
 	m.connections = res->connections;
 	m.transactions = res->dec.transactions;
 	m.anomalies = res->dec.anomalies;
+	m.pcap = res->have_pcap ? &res->pcap : NULL;
+	m.interfaces = res->have_pcap ? res->interfaces : NULL;
 	return sc_db_end_capture(db, &m, true, diag);
 rollback: {
 		struct sc_diag d2 = { 0 };
@@ -129,6 +131,6 @@ struct sc_db *sc_load_input(const char *path, uint64_t max_body, bool *lost, str
 		sc_db_close(db);
 		return NULL;
 	}
-	*lost = res.dec.anomalies || res.damage[0] || res.bytes_lost;
+	*lost = sc_analyze_lost(&res);
 	return db;
 }

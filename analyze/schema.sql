@@ -24,7 +24,20 @@ CREATE TABLE IF NOT EXISTS captures (
 	analyzed_ns    INTEGER,
 	connections    INTEGER,
 	transactions   INTEGER,
-	anomalies      INTEGER
+	anomalies      INTEGER,
+	-- pcap and pcapng only (NULL for .skc): frames read, the interfaces they
+	-- came from, and what was not decoded, by reason.
+	frames         INTEGER,
+	interfaces     TEXT,                   -- one line per interface: link type, name, frames, TCP segments
+	ip_fragments   INTEGER,                -- frames that were IP fragments
+	reassembled    INTEGER,                -- IP datagrams reassembled from them
+	skipped_non_ip INTEGER,                -- frames skipped: not IP (ARP, LLDP, PPP control ...)
+	skipped_non_tcp INTEGER,               -- IP, not TCP (UDP, ICMP ...)
+	skipped_truncated INTEGER,             -- cut by the snaplen inside the headers
+	skipped_malformed INTEGER,             -- inconsistent headers
+	skipped_link_type INTEGER,             -- of an interface whose link type sockcap does not decode
+	skipped_fragments INTEGER,             -- fragments of datagrams that could not be reassembled
+	skipped_tcp    INTEGER                 -- of the skipped frames, those that carried TCP: traffic lost
 );
 
 CREATE TABLE IF NOT EXISTS processes (

@@ -110,6 +110,10 @@ int sc_streams_pcap(const char *path, const struct sc_analyze_opts *o, const str
 			o->progress(o->progress_ctx, sc_pcap_stats(p)->bytes);
 	}
 	res->status = "complete";
+	if (rc < 0 && sc_err_is_fatal(rc)) {
+		sc_diag_set(diag, rc, rd.offset, "%s: %s", path, rd.msg);
+		goto out;
+	}
 	if (rc < 0) {
 		/* A damaged or truncated file: everything before it is used. */
 		res->status = "damaged";
@@ -125,13 +129,23 @@ int sc_streams_pcap(const char *path, const struct sc_analyze_opts *o, const str
 		const struct sc_pcap_stats *st = sc_pcap_stats(p);
 
 		res->end_ns = last;
+		if (st->frames) {
+			/* The capture's time range is its frames', TCP or not. */
+			res->start_ns = st->first_ns;
+			res->end_ns = st->last_ns;
+		}
 		res->file_bytes = st->bytes;
 		res->bytes_captured = st->tcp_payload_bytes;
 		res->bytes_lost = st->truncated_bytes;
-		res->skipped_frames = st->skipped_non_ip + st->skipped_non_tcp + st->skipped_fragments +
-				      st->skipped_truncated + st->skipped_malformed;
-		snprintf(res->tool, sizeof(res->tool), "%s, link type %s", sc_pcap_is_pcapng(p) ? "pcapng" : "pcap",
-			 sc_pcap_linktype_name(p));
+		res->have_pcap = true;
+		res->pcap = *st;
+		sc_pcap_describe_interfaces(p, res->interfaces, sizeof(res->interfaces));
+		if (sc_pcap_ninterfaces(p) == 1)
+			snprintf(res->tool, sizeof(res->tool), "%s, link type %s", sc_pcap_is_pcapng(p) ? "pcapng" : "pcap",
+				 sc_pcap_linktype_name(p));
+		else
+			snprintf(res->tool, sizeof(res->tool), "%s, %zu interfaces", sc_pcap_is_pcapng(p) ? "pcapng" : "pcap",
+				 sc_pcap_ninterfaces(p));
 	}
 	rc = 0;
 out:

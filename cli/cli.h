@@ -80,6 +80,12 @@ void sc_cli_json_str(FILE *out, const void *p, size_t len);
 /* Parse a non-negative integer with an optional k/m/g (binary) suffix. */
 int sc_cli_parse_size(const char *s, uint64_t *out);
 
+struct sc_pcap_stats;
+
+/* A pcap's skipped frames by reason, the non-zero ones only: "non-IP 3,
+ * truncated 1" ("none" when nothing was skipped). */
+void sc_cli_print_skipped(FILE *out, const struct sc_pcap_stats *st);
+
 /* Standard lines of every subcommand's --help. */
 void sc_cli_exit_codes_help(FILE *out);
 

@@ -1,9 +1,12 @@
 #include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "formats/sc_pcap.h"
 #include "formats/skc.h"
 
 const char *sc_cli_progname = "sockcap";
@@ -192,4 +195,29 @@ void sc_cli_exit_codes_help(FILE *out)
 	      "  0  success: everything was read and nothing was lost\n"
 	      "  1  data was lost or the input is damaged (or differences were found)\n"
 	      "  2  usage error or fatal error\n", out);
+}
+
+void sc_cli_print_skipped(FILE *out, const struct sc_pcap_stats *st)
+{
+	const struct {
+		const char *what;
+		uint64_t n;
+	} r[] = {
+		{ "non-IP", st->skipped_non_ip },
+		{ "non-TCP", st->skipped_non_tcp },
+		{ "fragments not reassembled", st->skipped_fragments },
+		{ "truncated headers", st->skipped_truncated },
+		{ "malformed", st->skipped_malformed },
+		{ "link type not decoded", st->skipped_link_type },
+	};
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		if (!r[i].n)
+			continue;
+		fprintf(out, "%s%s %" PRIu64, any ? ", " : "", r[i].what, r[i].n);
+		any = true;
+	}
+	if (!any)
+		fputs("none", out);
 }

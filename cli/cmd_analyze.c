@@ -91,6 +91,37 @@ static void on_signal(int sig)
 	stop_sig = sig;
 }
 
+/* What a pcap's reader skipped, on stderr: the skipped frames that carried
+ * TCP are traffic lost; frames of an interface whose link type is not
+ * decoded may have been. */
+static void report_skipped(const char *path, const struct sc_analyze_result *res, bool quiet)
+{
+	const struct sc_pcap_stats *st = &res->pcap;
+
+	if (!res->have_pcap)
+		return;
+	if (!quiet && strchr(res->interfaces, '\n')) {
+		const char *l = res->interfaces, *nl;
+
+		fprintf(stderr, "%s: interfaces read:\n", path);
+		for (; *l; l = nl ? nl + 1 : l + strlen(l)) {
+			nl = strchr(l, '\n');
+			fprintf(stderr, "  %.*s\n", (int)(nl ? (size_t)(nl - l) : strlen(l)), l);
+			if (!nl)
+				break;
+		}
+	}
+	if (st->skipped_tcp) {
+		fprintf(stderr, "%s: %" PRIu64 " frames carrying TCP were skipped, their bytes are missing from the "
+			"streams (skipped frames: ", path, st->skipped_tcp);
+		sc_cli_print_skipped(stderr, st);
+		fputs(")\n", stderr);
+	}
+	if (st->skipped_link_type)
+		fprintf(stderr, "%s: %" PRIu64 " frames of interfaces whose link type sockcap does not decode were "
+			"skipped:\n%s\n", path, st->skipped_link_type, res->interfaces);
+}
+
 static int analyze_one(struct sc_db *db, const char *path, uint64_t max_body, bool quiet, bool *lost)
 {
 	struct sc_analyze_result res;
@@ -126,11 +157,16 @@ static int analyze_one(struct sc_db *db, const char *path, uint64_t max_body, bo
 	 * tell where. */
 	if (res.damage[0])
 		fprintf(stderr, "%s: damaged capture:\n%s\n", name, res.damage);
-	if (res.dec.anomalies || res.damage[0] || res.bytes_lost) {
+	report_skipped(name, &res, quiet);
+	if (sc_analyze_lost(&res)) {
 		*lost = true;
 		fprintf(stderr, "%s: data was lost or could not be parsed: %" PRIu64 " anomalies, %" PRIu64
-			" bytes lost by the capture%s\n", name, res.dec.anomalies, res.bytes_lost,
-			res.damage[0] ? ", damaged file" : "");
+			" bytes lost by the capture", name, res.dec.anomalies, res.bytes_lost);
+		if (res.pcap.skipped_tcp)
+			fprintf(stderr, ", %" PRIu64 " skipped frames carried TCP", res.pcap.skipped_tcp);
+		if (res.pcap.skipped_link_type)
+			fprintf(stderr, ", %" PRIu64 " frames of a link type not decoded", res.pcap.skipped_link_type);
+		fprintf(stderr, "%s\n", res.damage[0] ? ", damaged file" : "");
 	}
 	return SC_EXIT_OK;
 }

@@ -627,7 +627,6 @@ static int info_pcap(const char *path, const struct info_opts *o)
 	struct sc_u64map conns;
 	struct sc_tcp_seg seg;
 	struct pconn **list = NULL;
-	uint64_t first = 0, last = 0;
 	size_t nconn = 0;
 	int rc, status = SC_EXIT_OK;
 
@@ -672,10 +671,6 @@ static int info_pcap(const char *path, const struct info_opts *o)
 		c->fin |= (seg.flags & SC_TCP_FIN) != 0;
 		c->rst |= (seg.flags & SC_TCP_RST) != 0;
 		c->last_ns = seg.ts_ns;
-		if (!first || seg.ts_ns < first)
-			first = seg.ts_ns;
-		if (seg.ts_ns > last)
-			last = seg.ts_ns;
 	}
 	if (rc == -ENOMEM) {
 		sc_cli_err("info", "out of memory");
@@ -701,23 +696,44 @@ static int info_pcap(const char *path, const struct info_opts *o)
 
 	const struct sc_pcap_stats *st = sc_pcap_stats(p);
 	const char *fmt = sc_pcap_is_pcapng(p) ? "pcapng" : "pcap";
-	char t1[SC_TIME_STRLEN], t2[SC_TIME_STRLEN];
+	char t1[SC_TIME_STRLEN], t2[SC_TIME_STRLEN], lt[48];
+	size_t nif = sc_pcap_ninterfaces(p);
 
 	if (o->json) {
 		printf("{\"file\":");
 		sc_cli_json_str(stdout, path, strlen(path));
 		printf(",\"format\":\"%s\",\"status\":\"%s\",\"linktype\":\"%s\",\"snaplen\":%" PRIu32, fmt,
 		       rc < 0 ? "damaged" : "complete", sc_pcap_linktype_name(p), sc_pcap_snaplen(p));
+		printf(",\"interfaces\":[");
+		for (size_t i = 0; i < nif; i++) {
+			const struct sc_pcap_iface *f = sc_pcap_interface(p, i);
+
+			sc_pcap_linktype_str(f, lt, sizeof(lt));
+			printf("%s{\"linktype\":\"%s\",\"name\":", i ? "," : "", lt);
+			sc_cli_json_str(stdout, f->name, strlen(f->name));
+			printf(",\"description\":");
+			sc_cli_json_str(stdout, f->description, strlen(f->description));
+			printf(",\"snaplen\":%" PRIu32 ",\"decoded\":%s,\"frames\":%" PRIu64 ",\"tcp_segments\":%" PRIu64
+			       "}", f->snaplen, f->decoded ? "true" : "false", f->frames, f->tcp_segments);
+		}
+		putchar(']');
+		/* The time range is the frames', whether or not any was TCP. */
 		if (st->frames)
 			printf(",\"time\":{\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64 ",\"duration_ns\":%" PRIu64 "}",
-			       first, last, last - first);
+			       st->first_ns, st->last_ns, st->last_ns - st->first_ns);
 		printf(",\"frames\":%" PRIu64 ",\"frame_bytes\":%" PRIu64 ",\"tcp_segments\":%" PRIu64
 		       ",\"tcp_payload_bytes\":%" PRIu64 ",\"skipped\":{\"non_ip\":%" PRIu64 ",\"non_tcp\":%" PRIu64
 		       ",\"fragments\":%" PRIu64 ",\"truncated\":%" PRIu64 ",\"malformed\":%" PRIu64
-		       "},\"truncated_payload\":{\"segments\":%" PRIu64 ",\"bytes\":%" PRIu64 "},\"connections\":[",
+		       ",\"link_type\":%" PRIu64 "},\"skipped_tcp\":%" PRIu64 ",\"ip_fragments\":{\"frames\":%" PRIu64
+		       ",\"reassembled\":%" PRIu64 ",\"overlaps\":%" PRIu64 ",\"conflicts\":%" PRIu64
+		       "},\"tunneled_segments\":%" PRIu64 ",\"ip_length_from_frame\":%" PRIu64
+		       ",\"skipped_blocks\":%" PRIu64 ",\"truncated_payload\":{\"segments\":%" PRIu64 ",\"bytes\":%" PRIu64
+		       "},\"connections\":[",
 		       st->frames, st->bytes, st->tcp_segments, st->tcp_payload_bytes, st->skipped_non_ip,
 		       st->skipped_non_tcp, st->skipped_fragments, st->skipped_truncated, st->skipped_malformed,
-		       st->truncated_payload, st->truncated_bytes);
+		       st->skipped_link_type, st->skipped_tcp, st->ip_fragments, st->reassembled, st->frag_overlaps,
+		       st->frag_conflicts, st->tunneled, st->len_from_frame, st->skipped_blocks, st->truncated_payload,
+		       st->truncated_bytes);
 		for (size_t i = 0; i < nconn; i++) {
 			char a[SC_EP_STRLEN], b[SC_EP_STRLEN];
 
@@ -738,20 +754,46 @@ static int info_pcap(const char *path, const struct info_opts *o)
 		printf("]}\n");
 	} else {
 		printf("file:       %s\n", path);
-		printf("format:     %s, link type %s, snaplen %" PRIu32 "\n", fmt, sc_pcap_linktype_name(p),
-		       sc_pcap_snaplen(p));
+		if (nif == 1)
+			printf("format:     %s, link type %s, snaplen %" PRIu32 "\n", fmt, sc_pcap_linktype_name(p),
+			       sc_pcap_snaplen(p));
+		else
+			printf("format:     %s, %zu interfaces\n", fmt, nif);
+		for (size_t i = 0; nif > 1 && i < nif; i++) {
+			const struct sc_pcap_iface *f = sc_pcap_interface(p, i);
+
+			sc_pcap_linktype_str(f, lt, sizeof(lt));
+			printf("  %-3zu %-12s %-16s snaplen %-7" PRIu32 " %8" PRIu64 " frames", i, lt,
+			       f->name[0] ? f->name : "-", f->snaplen, f->frames);
+			if (f->decoded)
+				printf(" %8" PRIu64 " TCP segments\n", f->tcp_segments);
+			else
+				printf("  not decoded (link type not supported)\n");
+		}
 		printf("status:     %s\n", rc < 0 ? "damaged" : "complete");
+		/* The time range is the frames', whether or not any was TCP. */
 		if (st->frames) {
-			fmt_wall(t1, sizeof(t1), first);
-			fmt_wall(t2, sizeof(t2), last);
-			printf("time:       %s .. %s (%.9f s)\n", t1, t2, (double)(last - first) / 1e9);
+			fmt_wall(t1, sizeof(t1), st->first_ns);
+			fmt_wall(t2, sizeof(t2), st->last_ns);
+			printf("time:       %s .. %s (%.9f s)\n", t1, t2, (double)(st->last_ns - st->first_ns) / 1e9);
 		}
 		printf("frames:     %" PRIu64 " (%" PRIu64 " bytes captured)\n", st->frames, st->bytes);
-		printf("tcp:        %" PRIu64 " segments, %" PRIu64 " payload bytes\n", st->tcp_segments,
+		printf("tcp:        %" PRIu64 " segments, %" PRIu64 " payload bytes", st->tcp_segments,
 		       st->tcp_payload_bytes);
-		printf("skipped:    non-IP %" PRIu64 ", non-TCP %" PRIu64 ", fragments %" PRIu64
-		       ", truncated headers %" PRIu64 ", malformed %" PRIu64 "\n", st->skipped_non_ip,
-		       st->skipped_non_tcp, st->skipped_fragments, st->skipped_truncated, st->skipped_malformed);
+		if (st->tunneled)
+			printf(", %" PRIu64 " from tunnels", st->tunneled);
+		if (st->len_from_frame)
+			printf(", %" PRIu64 " with the IP length taken from the frame (TSO)", st->len_from_frame);
+		putchar('\n');
+		if (st->ip_fragments)
+			printf("fragments:  %" PRIu64 " IP fragments, %" PRIu64 " datagrams reassembled, %" PRIu64
+			       " fragments not reassembled (%" PRIu64 " datagrams with conflicting overlaps)\n",
+			       st->ip_fragments, st->reassembled, st->skipped_fragments, st->frag_conflicts);
+		printf("skipped:    ");
+		sc_cli_print_skipped(stdout, st);
+		if (st->skipped_tcp)
+			printf("; %" PRIu64 " of them carried TCP", st->skipped_tcp);
+		putchar('\n');
 		printf("snaplen:    %" PRIu64 " segments cut by the snaplen, %" PRIu64 " payload bytes not captured\n",
 		       st->truncated_payload, st->truncated_bytes);
 		printf("connections: %zu\n", nconn);
@@ -774,6 +816,16 @@ static int info_pcap(const char *path, const struct info_opts *o)
 	}
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", path, diag.msg);
+		status = SC_EXIT_LOSS;
+	}
+	if (st->skipped_tcp) {
+		fprintf(stderr, "%s: %" PRIu64 " skipped frames carried TCP: their bytes are missing\n", path,
+			st->skipped_tcp);
+		status = SC_EXIT_LOSS;
+	}
+	if (st->skipped_link_type) {
+		fprintf(stderr, "%s: %" PRIu64 " frames of interfaces whose link type sockcap does not decode\n", path,
+			st->skipped_link_type);
 		status = SC_EXIT_LOSS;
 	}
 out:

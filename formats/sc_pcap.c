@@ -1,20 +1,11 @@
-/* sc_pcap.c - TCP segments out of pcap and pcapng files.
+/* sc_pcap.c - TCP segments out of pcap and pcapng files: the file layer.
  *
- * libpcap reads the file (both formats, both byte orders, every timestamp
- * resolution); everything above the capture record is decoded here, through
- * the checked cursor of sc_rd.h, one frame at a time and without allocating.
- *
- * Every frame ends in exactly one outcome, so that
- *   frames == tcp_segments + skipped_non_ip + skipped_non_tcp
- *             + skipped_fragments + skipped_truncated + skipped_malformed
- * always holds; the tests and the fuzz target check it.
- *
- * Running out of captured bytes means one of two things.  If the frame was cut
- * by the snaplen (caplen < len in the record header, or unknown as in
- * sc_pcap_decode()), the frame is "truncated"; if the record says the whole
- * frame is here, the headers lie and the frame is "malformed".  The same test
- * applies to IP length fields that claim more bytes than the frame had on the
- * wire.
+ * libpcap reads classic pcap files (both byte orders, every timestamp
+ * resolution, the modified formats); sc_pcapng.c reads pcapng files, whose
+ * interfaces may each have their own link type.  Each frame goes through the
+ * decoder of sc_pkt.c with its interface's link type, fragments through the
+ * reassembler of sc_ipfrag.c, and each outcome is counted (sc_pcap.h states
+ * the invariants; the tests and the fuzz target check them).
  */
 #include "sc_pcap.h"
 
@@ -25,72 +16,20 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "sc_rd.h"
+#include "sc_pcap_int.h"
 
-/* Link-type values as they appear in files (LINKTYPE_*), where they differ
- * from the platform's DLT_* value or may be missing from old headers. */
-#define LINKTYPE_RAW 101
-#ifndef DLT_IPV4
-#define DLT_IPV4 228
-#endif
-#ifndef DLT_IPV6
-#define DLT_IPV6 229
-#endif
-#ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2 276
-#endif
-
-#define ETHERTYPE_IPV4 0x0800u
-#define ETHERTYPE_IPV6 0x86ddu
-#define ETHERTYPE_VLAN 0x8100u   /* 802.1Q */
-#define ETHERTYPE_QINQ 0x88a8u   /* 802.1ad service tag */
-#define ETHERTYPE_QINQ_OLD 0x9100u /* pre-802.1ad vendor QinQ */
-#define ETHER_MAX_LEN_FIELD 1500u /* below: an 802.3 length, not a type */
-
-/* Tags in a row we follow.  Real networks stack two (QinQ), rarely three; the
- * cap keeps the loop bounded on a frame that is nothing but tags. */
-#define VLAN_MAX_TAGS 8
-
-/* IPv6 extension headers we walk before giving up on a packet. */
-#define IPV6_MAX_EXT_HDRS 8
-
-#define IPPROTO_NUM_HOPOPTS 0
-#define IPPROTO_NUM_TCP 6
-#define IPPROTO_NUM_ROUTING 43
-#define IPPROTO_NUM_FRAGMENT 44
-#define IPPROTO_NUM_DSTOPTS 60
-
-/* BSD address families found in DLT_NULL / DLT_LOOP headers.  AF_INET6 differs
- * between the BSDs (tcpdump's BSD_AFNUM_INET6_*). */
-#define BSD_AF_INET 2
-#define BSD_AF_INET6_BSD 24     /* NetBSD, OpenBSD, BSD/OS */
-#define BSD_AF_INET6_FREEBSD 28
-#define BSD_AF_INET6_DARWIN 30
-
-enum outcome {
-	OUT_SEGMENT,
-	OUT_NON_IP,
-	OUT_NON_TCP,
-	OUT_FRAGMENT,
-	OUT_TRUNCATED,
-	OUT_MALFORMED,
-};
-
-/* What the decoder knows about the frame as a whole. */
-struct frame {
-	const uint8_t *pkt;
-	size_t caplen;
-	/* Whether bytes of this frame were not captured (caplen < len), or may
-	 * not have been (len unknown).  Decides truncated vs malformed. */
-	bool cut;
-	/* Frame length on the wire; SIZE_MAX when unknown. */
-	size_t wire_len;
-};
+/* Reassembled datagrams decoded per frame: a fragment inside a tunnel whose
+ * outer packet was itself fragmented needs two; more is not a network. */
+#define FRAG_MAX_DEPTH 2
 
 struct sc_pcap {
-	pcap_t *pc;
-	int dlt;
-	bool pcapng;
+	/* Exactly one of the two readers. */
+	pcap_t *pc;             /* classic pcap, through libpcap */
+	struct sc_pcapng *ng;   /* pcapng, ours */
+	FILE *ng_file;          /* the stream the pcapng reader reads */
+	bool ng_file_owned;
+	struct sc_pcap_iface one; /* classic pcap's interface */
+
 	uint64_t frame;  /* frames read so far */
 	bool unseekable; /* ftello() failed once (a pipe): stop asking */
 	/* Classic pcap: where the next record starts, counted from the record
@@ -103,428 +42,148 @@ struct sc_pcap {
 	int err;         /* sticky error from sc_pcap_next, 0 if none */
 	bool eof;
 	struct sc_diag err_diag; /* repeated for every call after an error */
+	struct sc_ipfrag *frag;
+	uint64_t skipped_tcp_frames; /* skipped frames that carried TCP (fragments apart) */
 	struct sc_pcap_stats st;
 
-	/* sc_pcap_fopen: the caller's stream behind our cookie stream (below). */
+	/* sc_pcap_fopen, and standard input: the stream behind our cookie
+	 * stream (below), with the bytes read to tell the formats apart. */
 	FILE *src;
 	bool src_owned;
+	uint8_t pre[4];
+	size_t npre, pre_off;
 };
 
-/* ---- per-frame decoder ------------------------------------------------------ */
+/* ---- per-frame outcomes --------------------------------------------------------- */
 
-static enum outcome out_of_bytes(const struct frame *fr)
+/* Fold the reassembler's counts into the stats. */
+static void sync_frag_stats(struct sc_pcap *p)
 {
-	return fr->cut ? OUT_TRUNCATED : OUT_MALFORMED;
+	const struct sc_ipfrag_stats *fs = sc_ipfrag_stats(p->frag);
+
+	p->st.fragments_used = fs->used;
+	p->st.skipped_fragments = fs->dropped;
+	p->st.frag_overlaps = fs->overlaps;
+	p->st.frag_conflicts = fs->gave_up_conflict;
+	p->st.skipped_tcp = p->skipped_tcp_frames + fs->dropped_tcp;
 }
 
-/* Bytes of the frame on the wire from the cursor position to the end of the
- * frame, or SIZE_MAX when the frame length is unknown. */
-static size_t wire_left(const struct frame *fr, const struct sc_rd *r)
+static void count_skip(struct sc_pcap_stats *st, uint64_t *skipped_tcp, enum sc_pkt_outcome o,
+		       const struct sc_pkt_info *info)
 {
-	size_t off = (size_t)(r->p - fr->pkt);
-
-	if (fr->wire_len == SIZE_MAX)
-		return SIZE_MAX;
-	return fr->wire_len - off; /* wire_len >= caplen >= off */
-}
-
-/*
- * TCP header (RFC 9293 §3.1):
- *
- *    0                   1                   2                   3
- *   +-------------------------------+-------------------------------+
- *   |          Source Port          |       Destination Port        |
- *   +-------------------------------+-------------------------------+
- *   |                        Sequence Number                        |
- *   +---------------------------------------------------------------+
- *   |                    Acknowledgment Number                      |
- *   +-------+-------+---------------+-------------------------------+
- *   | DOff  | Rsrvd |     Flags     |            Window             |
- *   +-------+-------+---------------+-------------------------------+
- *   |           Checksum            |        Urgent Pointer         |
- *   +-------------------------------+-------------------------------+
- *   |                    Options (DOff*4 - 20 bytes)                |
- *
- * `r` holds the captured part of the IP payload (already trimmed to the IP
- * length), `wire` the IP payload length the IP header declared.
- */
-static enum outcome decode_tcp(const struct frame *fr, struct sc_rd *r, size_t wire, struct sc_tcp_seg *seg)
-{
-	uint8_t doff, flags;
-	size_t hlen;
-
-	if (wire < 20)
-		return OUT_MALFORMED;
-	seg->src.port = sc_rd_be16(r);
-	seg->dst.port = sc_rd_be16(r);
-	seg->seq = sc_rd_be32(r);
-	seg->ack = sc_rd_be32(r);
-	doff = (uint8_t)(sc_rd_u8(r) >> 4);
-	flags = sc_rd_u8(r);
-	seg->window = sc_rd_be16(r);
-	sc_rd_skip(r, 4); /* checksum, urgent pointer */
-	if (r->err)
-		return out_of_bytes(fr);
-	if (doff < 5)
-		return OUT_MALFORMED;
-	hlen = (size_t)doff * 4;
-	if (hlen > wire)
-		return OUT_MALFORMED;
-	sc_rd_skip(r, hlen - 20);
-	if (r->err)
-		return out_of_bytes(fr);
-	seg->flags = flags;
-	seg->payload = r->p;
-	seg->wire_len = (uint32_t)(wire - hlen);
-	/* The cursor ends at min(captured, declared), so this cannot exceed
-	 * wire_len; the min() states the invariant rather than trusts it. */
-	seg->len = (uint32_t)(sc_rd_left(r) < seg->wire_len ? sc_rd_left(r) : seg->wire_len);
-	return OUT_SEGMENT;
-}
-
-/*
- * IPv4 header (RFC 791 §3.1):
- *
- *   +-------+-------+---------------+-------------------------------+
- *   |Version|  IHL  |      TOS      |          Total Length         |
- *   +-------+-------+---------------+-----+-------------------------+
- *   |         Identification        |Flags|     Fragment Offset     |
- *   +---------------+---------------+-----+-------------------------+
- *   |      TTL      |   Protocol    |         Header Checksum       |
- *   +---------------+---------------+-------------------------------+
- *   |                       Source Address                          |
- *   |                    Destination Address                        |
- *   |                    Options (IHL*4 - 20 bytes)                 |
- */
-static enum outcome decode_ipv4(const struct frame *fr, struct sc_rd *r, struct sc_tcp_seg *seg)
-{
-	struct sc_rd whole = *r, ip;
-	size_t avail = sc_rd_left(r), on_wire = wire_left(fr, r), hlen;
-	uint8_t vihl, proto;
-	uint16_t total, frag;
-	const uint8_t *src, *dst;
-
-	vihl = sc_rd_u8(r);
-	sc_rd_skip(r, 1); /* TOS */
-	total = sc_rd_be16(r);
-	sc_rd_skip(r, 2); /* identification */
-	frag = sc_rd_be16(r);
-	sc_rd_skip(r, 1); /* TTL */
-	proto = sc_rd_u8(r);
-	sc_rd_skip(r, 2); /* header checksum */
-	src = sc_rd_bytes(r, 4);
-	dst = sc_rd_bytes(r, 4);
-	if (r->err)
-		return out_of_bytes(fr);
-	if (vihl >> 4 != 4)
-		return OUT_MALFORMED;
-	hlen = (size_t)(vihl & 0x0f) * 4;
-	if (hlen < 20 || total < hlen)
-		return OUT_MALFORMED;
-	/* Longer than the frame was on the wire: no snaplen explains that.
-	 * Shorter is Ethernet padding (or an FCS) and is trimmed below. */
-	if (total > on_wire)
-		return OUT_MALFORMED;
-	/* MF set or a non-zero offset: a piece of a datagram.  Reassembly is not
-	 * ours to do; TCP stacks avoid fragmentation anyway (PMTUD, DF). */
-	if ((frag & 0x2000u) || (frag & 0x1fffu))
-		return OUT_FRAGMENT;
-	if (proto != IPPROTO_NUM_TCP)
-		return OUT_NON_TCP;
-
-	ip = sc_rd_sub(&whole, total < avail ? total : avail);
-	sc_rd_skip(&ip, hlen);
-	if (ip.err)
-		return out_of_bytes(fr);
-	memset(seg->src.addr, 0, sizeof(seg->src.addr));
-	memset(seg->dst.addr, 0, sizeof(seg->dst.addr));
-	memcpy(seg->src.addr, src, 4);
-	memcpy(seg->dst.addr, dst, 4);
-	seg->family = SC_AF_INET;
-	return decode_tcp(fr, &ip, total - hlen, seg);
-}
-
-/*
- * IPv6 header (RFC 8200 §3) and the extension headers we walk (§4):
- *
- *   +-------+---------------+---------------------------------------+
- *   |Version| Traffic Class |              Flow Label               |
- *   +-------+---------------+-------+---------------+---------------+
- *   |         Payload Length        |  Next Header  |   Hop Limit   |
- *   +-------------------------------+---------------+---------------+
- *   |                  Source Address (16 bytes)                    |
- *   |               Destination Address (16 bytes)                  |
- *
- *   hop-by-hop (0), routing (43), destination options (60):
- *   +---------------+---------------+-------------------------------+
- *   |  Next Header  |  Hdr Ext Len  |  (Hdr Ext Len + 1) * 8 bytes  |
- *
- * A fragment header (44) means a fragment: skipped like IPv4 fragments.  A
- * payload length of 0 announces a jumbogram (RFC 2675), which needs a
- * hop-by-hop option to be understood and never crosses the links we read;
- * we call it malformed rather than guess.
- */
-static enum outcome decode_ipv6(const struct frame *fr, struct sc_rd *r, struct sc_tcp_seg *seg)
-{
-	struct sc_rd whole = *r, ip;
-	size_t avail = sc_rd_left(r), on_wire = wire_left(fr, r), plen, wire;
-	uint8_t vers, nh;
-	const uint8_t *src, *dst;
-
-	vers = (uint8_t)(sc_rd_u8(r) >> 4);
-	sc_rd_skip(r, 3); /* traffic class, flow label */
-	plen = sc_rd_be16(r);
-	nh = sc_rd_u8(r);
-	sc_rd_skip(r, 1); /* hop limit */
-	src = sc_rd_bytes(r, 16);
-	dst = sc_rd_bytes(r, 16);
-	if (r->err)
-		return out_of_bytes(fr);
-	if (vers != 6 || plen == 0)
-		return OUT_MALFORMED;
-	if (on_wire < 40 || plen > on_wire - 40)
-		return OUT_MALFORMED;
-
-	ip = sc_rd_sub(&whole, 40 + plen < avail ? 40 + plen : avail);
-	sc_rd_skip(&ip, 40);
-	wire = plen;
-	for (unsigned i = 0;; i++) {
-		uint8_t next, xlen;
-		size_t len;
-
-		if (nh == IPPROTO_NUM_TCP)
-			break;
-		if (nh == IPPROTO_NUM_FRAGMENT)
-			return OUT_FRAGMENT;
-		if (nh != IPPROTO_NUM_HOPOPTS && nh != IPPROTO_NUM_ROUTING && nh != IPPROTO_NUM_DSTOPTS)
-			return OUT_NON_TCP;
-		if (i == IPV6_MAX_EXT_HDRS)
-			return OUT_MALFORMED;
-		if (wire < 2)
-			return OUT_MALFORMED;
-		next = sc_rd_u8(&ip);
-		xlen = sc_rd_u8(&ip);
-		if (ip.err)
-			return out_of_bytes(fr);
-		len = ((size_t)xlen + 1) * 8;
-		if (len > wire)
-			return OUT_MALFORMED;
-		sc_rd_skip(&ip, len - 2);
-		if (ip.err)
-			return out_of_bytes(fr);
-		wire -= len;
-		nh = next;
+	switch (o) {
+	case SC_PKT_NON_IP: st->skipped_non_ip++; break;
+	case SC_PKT_NON_TCP: st->skipped_non_tcp++; break;
+	case SC_PKT_TRUNCATED: st->skipped_truncated++; break;
+	case SC_PKT_MALFORMED: st->skipped_malformed++; break;
+	case SC_PKT_UNSUPPORTED: st->skipped_link_type++; break;
+	case SC_PKT_SEGMENT:
+	case SC_PKT_FRAGMENT:
+		return;
 	}
-	memcpy(seg->src.addr, src, 16);
-	memcpy(seg->dst.addr, dst, 16);
-	seg->family = SC_AF_INET6;
-	return decode_tcp(fr, &ip, wire, seg);
+	if (info->tcp)
+		(*skipped_tcp)++;
 }
 
-/* Raw IP: the version nibble says which. */
-static enum outcome decode_ip_any(const struct frame *fr, struct sc_rd *r, struct sc_tcp_seg *seg)
+static void count_segment(struct sc_pcap_stats *st, const struct sc_tcp_seg *s, const struct sc_pkt_info *info)
 {
-	struct sc_rd peek = *r;
-	uint8_t v = (uint8_t)(sc_rd_u8(&peek) >> 4);
-
-	if (peek.err)
-		return out_of_bytes(fr);
-	if (v == 4)
-		return decode_ipv4(fr, r, seg);
-	if (v == 6)
-		return decode_ipv6(fr, r, seg);
-	return OUT_MALFORMED;
-}
-
-/* An ethertype, after following any stack of VLAN tags:
- *
- *   ... | TPID 0x88a8/0x8100/0x9100 | TCI (2) | TPID ... | TCI | type | payload
- *
- * The TPID of each tag sits where the type would be, so each tag is the TCI
- * and the next type field. */
-static enum outcome decode_ethertype(const struct frame *fr, struct sc_rd *r, uint16_t type,
-				     struct sc_tcp_seg *seg)
-{
-	unsigned tags = 0;
-
-	while (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD) {
-		if (tags++ == VLAN_MAX_TAGS)
-			return OUT_MALFORMED;
-		sc_rd_skip(r, 2); /* TCI: priority, DEI, VLAN id */
-		type = sc_rd_be16(r);
-		if (r->err)
-			return out_of_bytes(fr);
-	}
-	if (type == ETHERTYPE_IPV4)
-		return decode_ipv4(fr, r, seg);
-	if (type == ETHERTYPE_IPV6)
-		return decode_ipv6(fr, r, seg);
-	/* ARP, LLDP, ..., and 802.3 frames whose type field is a length. */
-	return OUT_NON_IP;
-}
-
-static enum outcome decode_bsd_family(const struct frame *fr, struct sc_rd *r, uint32_t family,
-				      struct sc_tcp_seg *seg)
-{
-	switch (family) {
-	case BSD_AF_INET:
-		return decode_ipv4(fr, r, seg);
-	case BSD_AF_INET6_BSD:
-	case BSD_AF_INET6_FREEBSD:
-	case BSD_AF_INET6_DARWIN:
-		return decode_ipv6(fr, r, seg);
-	}
-	return OUT_NON_IP;
-}
-
-static enum outcome decode_frame(int dlt, const struct frame *fr, struct sc_tcp_seg *seg)
-{
-	struct sc_rd r;
-	uint16_t type;
-	uint32_t le, be;
-	const uint8_t *b;
-
-	sc_rd_init(&r, fr->pkt, fr->caplen);
-	switch (dlt) {
-	case DLT_EN10MB:
-		/* dst MAC (6), src MAC (6), type (2) */
-		sc_rd_skip(&r, 12);
-		type = sc_rd_be16(&r);
-		if (r.err)
-			return out_of_bytes(fr);
-		return decode_ethertype(fr, &r, type, seg);
-
-	case DLT_LINUX_SLL:
-		/* packet type (2), ARPHRD (2), address length (2), address (8),
-		 * protocol (2).  libpcap inserts VLAN tags after it. */
-		sc_rd_skip(&r, 14);
-		type = sc_rd_be16(&r);
-		if (r.err)
-			return out_of_bytes(fr);
-		return decode_ethertype(fr, &r, type, seg);
-
-	case DLT_LINUX_SLL2:
-		/* protocol (2), reserved (2), ifindex (4), ARPHRD (2), packet
-		 * type (1), address length (1), address (8) */
-		type = sc_rd_be16(&r);
-		sc_rd_skip(&r, 18);
-		if (r.err)
-			return out_of_bytes(fr);
-		return decode_ethertype(fr, &r, type, seg);
-
-	case DLT_RAW:
-#if DLT_RAW != LINKTYPE_RAW
-	case LINKTYPE_RAW:
-#endif
-		return decode_ip_any(fr, &r, seg);
-
-	case DLT_IPV4:
-		return decode_ipv4(fr, &r, seg);
-
-	case DLT_IPV6:
-		return decode_ipv6(fr, &r, seg);
-
-	case DLT_NULL:
-		/* The family in the byte order of the machine that captured.
-		 * Every value we know fits in a byte, so the order in which the
-		 * value is small is the right one. */
-		b = sc_rd_bytes(&r, 4);
-		if (!b)
-			return out_of_bytes(fr);
-		le = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-		be = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-		return decode_bsd_family(fr, &r, le <= 0xff ? le : be, seg);
-
-	case DLT_LOOP:
-		/* As DLT_NULL, but always network byte order (OpenBSD). */
-		be = sc_rd_be32(&r);
-		if (r.err)
-			return out_of_bytes(fr);
-		return decode_bsd_family(fr, &r, be, seg);
-	}
-	return OUT_NON_IP;
-}
-
-/* One frame in, one outcome counted.  `wire_len` is the record's original
- * length, or 0 when unknown. */
-static int decode_count(int dlt, const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, struct sc_tcp_seg *seg,
-			struct sc_pcap_stats *st)
-{
-	static const uint8_t empty[1];
-	struct frame fr = { pkt, caplen, true, SIZE_MAX };
-	struct sc_tcp_seg s;
-
-	if (!pkt) { /* NULL + 0 is undefined; an empty frame points somewhere */
-		fr.pkt = empty;
-		fr.caplen = 0;
-	}
-	if (wire_len) {
-		/* A record with len < caplen is damaged; trust what is there. */
-		fr.wire_len = wire_len > caplen ? wire_len : caplen;
-		fr.cut = caplen < wire_len;
-	}
-	memset(&s, 0, sizeof(s));
-	st->frames++;
-	st->bytes += caplen;
-	switch (decode_frame(dlt, &fr, &s)) {
-	case OUT_SEGMENT:
-		break;
-	case OUT_NON_IP:
-		st->skipped_non_ip++;
-		return 0;
-	case OUT_NON_TCP:
-		st->skipped_non_tcp++;
-		return 0;
-	case OUT_FRAGMENT:
-		st->skipped_fragments++;
-		return 0;
-	case OUT_TRUNCATED:
-		st->skipped_truncated++;
-		return 0;
-	case OUT_MALFORMED:
-		st->skipped_malformed++;
-		return 0;
-	}
 	st->tcp_segments++;
-	st->tcp_payload_bytes += s.len;
-	if (s.len < s.wire_len) {
+	st->tcp_payload_bytes += s->len;
+	if (s->len < s->wire_len) {
 		st->truncated_payload++;
-		st->truncated_bytes += s.wire_len - s.len;
+		st->truncated_bytes += s->wire_len - s->len;
 	}
-	*seg = s;
-	return 1;
+	if (info->tunnel)
+		st->tunneled++;
+	if (info->len_from_frame)
+		st->len_from_frame++;
 }
 
 int sc_pcap_decode(int dlt, const uint8_t *pkt, uint32_t caplen, struct sc_tcp_seg *seg,
 		   struct sc_pcap_stats *st)
 {
-	return decode_count(dlt, pkt, caplen, 0, seg, st);
+	struct sc_pkt_info info;
+	struct sc_tcp_seg s;
+	enum sc_pkt_outcome o;
+
+	memset(&s, 0, sizeof(s));
+	st->frames++;
+	st->bytes += caplen;
+	o = sc_pkt_decode(dlt, pkt, caplen, SIZE_MAX, &s, &info);
+	if (o == SC_PKT_FRAGMENT) {
+		st->ip_fragments++;
+		return 0;
+	}
+	if (o != SC_PKT_SEGMENT) {
+		count_skip(st, &st->skipped_tcp, o, &info);
+		return 0;
+	}
+	count_segment(st, &s, &info);
+	*seg = s;
+	return 1;
 }
 
 bool sc_pcap_dlt_supported(int dlt)
 {
-	switch (dlt) {
-	case DLT_EN10MB:
-	case DLT_LINUX_SLL:
-	case DLT_LINUX_SLL2:
-	case DLT_RAW:
-#if DLT_RAW != LINKTYPE_RAW
-	case LINKTYPE_RAW:
-#endif
-	case DLT_IPV4:
-	case DLT_IPV6:
-	case DLT_NULL:
-	case DLT_LOOP:
-		return true;
+	return sc_pkt_dlt_supported(dlt);
+}
+
+/* One frame (of interface `ifc`, NULL when its interface is not described)
+ * through the decoder and, for fragments, the reassembler.  Returns 1 with
+ * *seg filled, 0 when the frame delivered nothing, -ENOMEM. */
+static int decode_frame(struct sc_pcap *p, struct sc_pcap_iface *ifc, const uint8_t *data, uint32_t caplen,
+			uint32_t wire_len, uint64_t ts, struct sc_tcp_seg *seg)
+{
+	struct sc_pkt_info info;
+	enum sc_pkt_outcome o;
+	struct sc_tcp_seg s;
+	int rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	if (!ifc) {
+		p->st.skipped_malformed++;
+		return 0;
 	}
-	return false;
+	if (!ifc->decoded) {
+		p->st.skipped_link_type++;
+		return 0;
+	}
+	o = sc_pkt_decode(ifc->dlt, data, caplen, wire_len, &s, &info);
+	for (unsigned depth = 0; o == SC_PKT_FRAGMENT; depth++) {
+		const uint8_t *dg;
+		size_t len;
+
+		if (depth == FRAG_MAX_DEPTH) {
+			o = SC_PKT_MALFORMED;
+			break;
+		}
+		p->st.ip_fragments++;
+		rc = sc_ipfrag_add(p->frag, &info.frag, ts, &dg, &len);
+		sync_frag_stats(p);
+		if (rc <= 0)
+			return rc;
+		p->st.reassembled++;
+		o = sc_pkt_decode_ip(dg, len, &s, &info);
+	}
+	if (o != SC_PKT_SEGMENT) {
+		count_skip(&p->st, &p->skipped_tcp_frames, o, &info);
+		sync_frag_stats(p);
+		return 0;
+	}
+	count_segment(&p->st, &s, &info);
+	ifc->tcp_segments++;
+	*seg = s;
+	return 1;
 }
 
 /* ---- files ------------------------------------------------------------------- */
 
+/* The first 4 bytes of a pcapng file: the section header block's type. */
+static const uint8_t PCAPNG_MAGIC[4] = { 0x0A, 0x0D, 0x0D, 0x0A };
+
 /* libpcap reports every failure as text; its truncation messages all say
- * "truncated" ("truncated dump file; tried to read ...", "truncated pcapng
- * dump file; ..."), everything else is damage of another kind. */
+ * "truncated" ("truncated dump file; tried to read ..."), everything else is
+ * damage of another kind. */
 static int classify_pcap_error(const char *msg)
 {
 	if (strstr(msg, "error reading dump file"))
@@ -539,81 +198,70 @@ static int classify_open_error(const char *msg)
 	return strstr(msg, "truncated") ? SC_ETRUNC : SC_EFORMAT;
 }
 
-static struct sc_pcap *finish_open(struct sc_pcap *p, pcap_t *pc, struct sc_diag *diag)
+static struct sc_pcap *pcap_new(struct sc_diag *diag)
 {
-	const char *name;
+	struct sc_pcap *p = calloc(1, sizeof(*p));
 
-	p->pc = pc;
-	p->next_off = p->prev_off = -1;
-	p->dlt = pcap_datalink(pc);
-	if (!sc_pcap_dlt_supported(p->dlt)) {
-		name = pcap_datalink_val_to_name(p->dlt);
-		sc_diag_set(diag, SC_EUNSUPP, 0, "unsupported link type %s (%d)", name ? name : "unknown", p->dlt);
-		return NULL;
-	}
-	/* libpcap reports the pcapng section's version (1.x); classic pcap
-	 * files are 2.x. */
-	p->pcapng = pcap_major_version(pc) == 1;
-	return p;
-}
-
-struct sc_pcap *sc_pcap_open(const char *path, struct sc_diag *diag)
-{
-	char errbuf[PCAP_ERRBUF_SIZE] = "";
-	struct sc_pcap *p;
-	pcap_t *pc;
-	FILE *f;
-	int err;
-
-	p = calloc(1, sizeof(*p));
-	if (!p) {
+	if (p)
+		p->frag = sc_ipfrag_new();
+	if (!p || !p->frag) {
+		free(p);
 		sc_diag_set(diag, -ENOMEM, 0, "out of memory");
 		return NULL;
 	}
-	/* What pcap_open_offline_with_tstamp_precision() does, but opening the
-	 * file ourselves reports the errno as -errno and keeps the path out of
-	 * the message (the caller prints it, as for every other diag). */
-	if (strcmp(path, "-") == 0) {
-		f = stdin;
-	} else {
-		f = fopen(path, "rb");
-		if (!f) {
-			err = errno;
-			sc_diag_set(diag, -err, 0, "%s", strerror(err));
-			free(p);
-			return NULL;
-		}
-	}
-	pc = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-	if (!pc) {
-		sc_diag_set(diag, classify_open_error(errbuf), 0, "%s", errbuf);
-		if (f != stdin)
-			fclose(f);
-		free(p);
-		return NULL;
-	}
-	/* From here libpcap owns f (and never closes stdin). */
-	if (!finish_open(p, pc, diag)) {
-		pcap_close(pc);
-		free(p);
-		return NULL;
-	}
+	p->next_off = p->prev_off = -1;
 	return p;
 }
 
+static void pcap_free(struct sc_pcap *p)
+{
+	sc_ipfrag_free(p->frag);
+	free(p);
+}
+
+/* A classic pcap through libpcap, reading `f` (which libpcap then owns). */
+static int open_classic(struct sc_pcap *p, FILE *f, struct sc_diag *diag)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	const char *name;
+	int dlt;
+
+	p->pc = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+	if (!p->pc)
+		return sc_diag_set(diag, classify_open_error(errbuf), 0, "%s", errbuf);
+	dlt = pcap_datalink(p->pc);
+	if (!sc_pkt_dlt_supported(dlt)) {
+		/* A file of one interface: nothing in it can be read. */
+		name = pcap_datalink_val_to_name(dlt);
+		return sc_diag_set(diag, SC_EUNSUPP, 0, "unsupported link type %s (%d)", name ? name : "unknown", dlt);
+	}
+	p->one.dlt = dlt;
+	p->one.linktype = (uint32_t)dlt;
+	p->one.snaplen = pcap_snapshot(p->pc) < 0 ? 0 : (uint32_t)pcap_snapshot(p->pc);
+	p->one.decoded = true;
+	return 0;
+}
+
 /*
- * sc_pcap_fopen() must leave the caller's stream open when it fails (the
- * ownership rule of STYLE.md §4), but the link type is known only after
- * libpcap has taken the stream, and pcap_close() closes it.  So libpcap reads
- * through a cookie stream of ours whose close closes the caller's stream only
- * once we own it.  (Peeking at the header ourselves would not work on pipes:
- * the bytes could not be given back.)
+ * libpcap must get the stream from its first byte, but the format is told by
+ * the first 4 bytes, and a pipe cannot give them back.  When the stream
+ * cannot seek back, or when it is the caller's (sc_pcap_fopen() must leave it
+ * open when it fails, STYLE.md §4, and pcap_close() closes what libpcap got),
+ * libpcap reads through a cookie stream of ours that first returns the bytes
+ * already read, and whose close closes the stream below only once we own it.
  */
 static ssize_t src_read(void *cookie, char *buf, size_t n)
 {
 	struct sc_pcap *p = cookie;
-	size_t got = fread(buf, 1, n, p->src);
+	size_t got = 0;
 
+	if (p->pre_off < p->npre && n) {
+		got = p->npre - p->pre_off < n ? p->npre - p->pre_off : n;
+		memcpy(buf, p->pre + p->pre_off, got);
+		p->pre_off += got;
+		return (ssize_t)got;
+	}
+	got = fread(buf, 1, n, p->src);
 	if (got == 0 && ferror(p->src)) {
 		errno = EIO;
 		return -1;
@@ -625,7 +273,7 @@ static int src_close(void *cookie)
 {
 	struct sc_pcap *p = cookie;
 
-	if (p->src_owned)
+	if (p->src_owned && p->src != stdin)
 		return fclose(p->src);
 	return 0;
 }
@@ -651,7 +299,8 @@ static FILE *src_stream(struct sc_pcap *p)
 	return funopen(p, src_read_int, NULL, src_seek_pos, src_close);
 }
 #else
-/* Seeking is passed through so that ftello() works for diag offsets. */
+/* Seeking is passed through so that ftello() works for diag offsets (the
+ * bytes given back are read before libpcap asks). */
 static int src_seek(void *cookie, off64_t *off, int whence)
 {
 	struct sc_pcap *p = cookie;
@@ -674,144 +323,318 @@ static FILE *src_stream(struct sc_pcap *p)
 }
 #endif
 
-struct sc_pcap *sc_pcap_fopen(FILE *f, struct sc_diag *diag)
+/* Open what `f` holds.  `direct`: f is sc_pcap_open()'s (or stdin) and may be
+ * handed to libpcap itself when it can seek back; otherwise it is the
+ * caller's.  On success p owns f (stdin is never closed).  On failure f is
+ * left open, unless *closed says libpcap already closed it. */
+static int open_stream(struct sc_pcap *p, FILE *f, bool direct, bool *closed, struct sc_diag *diag)
 {
-	char errbuf[PCAP_ERRBUF_SIZE] = "";
-	struct sc_pcap *p;
-	pcap_t *pc;
 	FILE *cs;
-	int err;
+	int rc, err;
 
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		sc_diag_set(diag, -ENOMEM, 0, "out of memory");
-		return NULL;
+	*closed = false;
+	p->npre = fread(p->pre, 1, sizeof(p->pre), f);
+	if (p->npre == 0 && ferror(f))
+		return sc_diag_set(diag, -EIO, 0, "%s", strerror(EIO));
+	if (p->npre == 4 && memcmp(p->pre, PCAPNG_MAGIC, 4) == 0) {
+		p->ng = sc_pcapng_open(f, p->pre, diag);
+		if (!p->ng)
+			return diag && diag->err ? diag->err : SC_EFORMAT;
+		p->ng_file = f;
+		p->ng_file_owned = f != stdin;
+		return 0;
+	}
+	if (direct && fseeko(f, 0, SEEK_SET) == 0) {
+		p->npre = 0;
+		rc = open_classic(p, f, diag);
+		if (rc < 0 && p->pc) {
+			pcap_close(p->pc); /* libpcap owned f (and never closes stdin) */
+			p->pc = NULL;
+			*closed = f != stdin;
+		}
+		return rc;
 	}
 	p->src = f;
 	errno = 0;
 	cs = src_stream(p);
 	if (!cs) {
 		err = errno ? errno : ENOMEM;
-		sc_diag_set(diag, -err, 0, "cannot wrap the input stream: %s", strerror(err));
-		free(p);
-		return NULL;
+		return sc_diag_set(diag, -err, 0, "cannot wrap the input stream: %s", strerror(err));
 	}
-	pc = pcap_fopen_offline_with_tstamp_precision(cs, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-	if (!pc) {
-		sc_diag_set(diag, classify_open_error(errbuf), 0, "%s", errbuf);
-		fclose(cs); /* not owned: leaves f open */
-		free(p);
-		return NULL;
-	}
-	if (!finish_open(p, pc, diag)) {
-		pcap_close(pc); /* closes cs, not f */
-		free(p);
-		return NULL;
+	rc = open_classic(p, cs, diag);
+	if (rc < 0) {
+		if (p->pc)
+			pcap_close(p->pc); /* closes cs, not f */
+		else
+			fclose(cs);
+		p->pc = NULL;
+		return rc;
 	}
 	p->src_owned = true;
+	return 0;
+}
+
+struct sc_pcap *sc_pcap_open(const char *path, struct sc_diag *diag)
+{
+	struct sc_pcap *p;
+	bool closed;
+	FILE *f;
+	int err;
+
+	p = pcap_new(diag);
+	if (!p)
+		return NULL;
+	/* Opening the file ourselves reports the errno as -errno and keeps the
+	 * path out of the message (the caller prints it, as for every other
+	 * diag). */
+	if (strcmp(path, "-") == 0) {
+		f = stdin;
+	} else {
+		f = fopen(path, "rb");
+		if (!f) {
+			err = errno;
+			sc_diag_set(diag, -err, 0, "%s", strerror(err));
+			pcap_free(p);
+			return NULL;
+		}
+	}
+	if (open_stream(p, f, true, &closed, diag) < 0) {
+		if (!closed && f != stdin)
+			fclose(f);
+		pcap_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct sc_pcap *sc_pcap_fopen(FILE *f, struct sc_diag *diag)
+{
+	struct sc_pcap *p = pcap_new(diag);
+	bool closed;
+
+	if (!p)
+		return NULL;
+	if (open_stream(p, f, false, &closed, diag) < 0) {
+		pcap_free(p);
+		return NULL;
+	}
 	return p;
 }
 
 static uint64_t ts_to_ns(const struct timeval *tv)
 {
 	/* With PCAP_TSTAMP_PRECISION_NANO, tv_usec holds nanoseconds.  Times
-	 * before the epoch (a negative pcapng if_tsoffset) are clamped. */
+	 * before the epoch are clamped. */
 	if (tv->tv_sec < 0 || tv->tv_usec < 0)
 		return 0;
 	return (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec;
 }
 
-int sc_pcap_next(struct sc_pcap *p, struct sc_tcp_seg *seg, struct sc_diag *diag)
+/* One record out of the file, whatever its format. */
+struct rec {
+	struct sc_pcap_iface *ifc; /* NULL: a pcapng packet of an undescribed interface */
+	const uint8_t *data;
+	uint32_t caplen;
+	size_t wire_len;           /* SIZE_MAX when unknown */
+	uint64_t ts;
+};
+
+/* 1 with *r filled, 0 at the end, or the (sticky) error. */
+static int read_classic(struct sc_pcap *p, struct rec *r)
 {
 	struct pcap_pkthdr *h;
 	const u_char *data;
-	off_t off;
+	off_t off = -1;
 	int rc;
 
+	/* Where the next record starts, for the diag of a damaged one. */
+	if (p->next_off >= 0) {
+		off = p->next_off;
+	} else if (!p->unseekable) {
+		off = ftello(pcap_file(p->pc));
+		p->unseekable = off < 0;
+	}
+	rc = pcap_next_ex(p->pc, &h, &data);
+	if (rc == 1) {
+		if (off >= 0) {
+			/* A record longer than the file's snaplen is read whole but
+			 * reported cut to the snaplen: its size is unknown. */
+			bpf_u_int32 snap = (bpf_u_int32)pcap_snapshot(p->pc);
+
+			if (!p->hdr_len && p->prev_off >= 0 && p->prev_caplen < snap) {
+				/* The record before this one shows the header size: 16,
+				 * or 24 in the modified formats. */
+				int64_t hdr = off - p->prev_off - (int64_t)p->prev_caplen;
+
+				if (hdr == 16 || hdr == 24)
+					p->hdr_len = (uint32_t)hdr;
+			}
+			p->prev_off = off;
+			p->prev_caplen = h->caplen;
+			if (p->hdr_len && h->caplen < snap)
+				p->next_off = off + p->hdr_len + h->caplen;
+			else
+				p->next_off = -1;
+		}
+		r->ifc = &p->one;
+		r->data = data;
+		r->caplen = h->caplen;
+		r->wire_len = h->len ? h->len : SIZE_MAX;
+		r->ts = ts_to_ns(&h->ts);
+		return 1;
+	}
+	if (rc == PCAP_ERROR_BREAK)
+		return 0;
+	/* 0 (a live-capture timeout) cannot happen on a file; treat any other
+	 * value as the error libpcap says it is. */
+	p->err = rc == 0 ? SC_ECORRUPT : classify_pcap_error(pcap_geterr(p->pc));
+	sc_diag_set(&p->err_diag, p->err, off < 0 ? 0 : (uint64_t)off, "frame %" PRIu64 ": %s", p->frame + 1,
+		    rc == 0 ? "libpcap returned no packet and no error" : pcap_geterr(p->pc));
+	return p->err;
+}
+
+static int read_pcapng(struct sc_pcap *p, struct rec *r)
+{
+	struct sc_pcapng_pkt pkt;
+	struct sc_diag d = { 0 };
+	int rc = sc_pcapng_next(p->ng, &pkt, &d);
+
+	if (rc == 1) {
+		r->ifc = pkt.iface == SC_PCAP_NO_IFACE ? NULL : sc_pcapng_interface(p->ng, pkt.iface);
+		r->data = pkt.data;
+		r->caplen = pkt.caplen;
+		r->wire_len = pkt.wire_len ? pkt.wire_len : SIZE_MAX;
+		r->ts = pkt.ts_ns;
+		return 1;
+	}
+	if (rc == 0)
+		return 0;
+	p->err = rc;
+	sc_diag_set(&p->err_diag, rc, d.offset, "frame %" PRIu64 ": %s", p->frame + 1, d.msg);
+	return rc;
+}
+
+int sc_pcap_next(struct sc_pcap *p, struct sc_tcp_seg *seg, struct sc_diag *diag)
+{
+	struct rec r = { 0 };
+	int rc;
+
+	/* Each turn reads one record, so the loop ends with the file. */
+	while (!p->err && !p->eof) {
+		rc = p->ng ? read_pcapng(p, &r) : read_classic(p, &r);
+		if (rc <= 0) {
+			/* Nothing more can be read: fragments still pending never
+			 * complete. */
+			sc_ipfrag_finish(p->frag);
+			sync_frag_stats(p);
+			p->st.skipped_blocks = p->ng ? sc_pcapng_skipped_blocks(p->ng) : 0;
+			if (rc == 0)
+				p->eof = true;
+			break;
+		}
+		p->frame++;
+		p->st.frames++;
+		p->st.bytes += r.caplen;
+		if (p->st.frames == 1 || r.ts < p->st.first_ns)
+			p->st.first_ns = r.ts;
+		if (r.ts > p->st.last_ns)
+			p->st.last_ns = r.ts;
+		if (r.ifc)
+			r.ifc->frames++;
+		rc = decode_frame(p, r.ifc, r.data, r.caplen, r.wire_len, r.ts, seg);
+		if (rc < 0) {
+			p->err = rc;
+			sc_diag_set(&p->err_diag, rc, 0, "frame %" PRIu64 ": %s", p->frame, sc_strerror(rc));
+			break;
+		}
+		if (rc == 1) {
+			seg->ts_ns = r.ts;
+			seg->frame = p->frame;
+			return 1;
+		}
+	}
 	if (p->err) {
 		if (diag)
 			*diag = p->err_diag;
 		return p->err;
 	}
-	if (p->eof)
-		return 0;
-	/* Each turn reads one record, so the loop ends with the file. */
-	for (;;) {
-		/* Where the next record starts, for the diag of a damaged one. */
-		off = -1;
-		if (p->next_off >= 0) {
-			off = p->next_off;
-		} else if (!p->unseekable) {
-			off = ftello(pcap_file(p->pc));
-			p->unseekable = off < 0;
-		}
-		rc = pcap_next_ex(p->pc, &h, &data);
-		if (rc == 1) {
-			p->frame++;
-			if (!p->pcapng && off >= 0) {
-				/* A record longer than the file's snaplen is read whole
-				 * but reported cut to the snaplen: its size is unknown. */
-				bpf_u_int32 snap = (bpf_u_int32)pcap_snapshot(p->pc);
+	return 0;
+}
 
-				if (!p->hdr_len && p->prev_off >= 0 && p->prev_caplen < snap) {
-					/* The record before this one shows the header size:
-					 * 16, or 24 in the modified formats. */
-					int64_t hdr = off - p->prev_off - (int64_t)p->prev_caplen;
+size_t sc_pcap_ninterfaces(const struct sc_pcap *p)
+{
+	return p->ng ? sc_pcapng_ninterfaces(p->ng) : 1;
+}
 
-					if (hdr == 16 || hdr == 24)
-						p->hdr_len = (uint32_t)hdr;
-				}
-				p->prev_off = off;
-				p->prev_caplen = h->caplen;
-				if (p->hdr_len && h->caplen < snap)
-					p->next_off = off + p->hdr_len + h->caplen;
-				else
-					p->next_off = -1;
-			}
-			if (decode_count(p->dlt, data, h->caplen, h->len, seg, &p->st)) {
-				seg->ts_ns = ts_to_ns(&h->ts);
-				seg->frame = p->frame;
-				return 1;
-			}
-			continue;
-		}
-		if (rc == PCAP_ERROR_BREAK) {
-			p->eof = true;
-			return 0;
-		}
-		/* 0 (a live-capture timeout) cannot happen on a file; treat any
-		 * other value as the error libpcap says it is. */
-		p->err = rc == 0 ? SC_ECORRUPT : classify_pcap_error(pcap_geterr(p->pc));
-		sc_diag_set(&p->err_diag, p->err, off < 0 ? 0 : (uint64_t)off, "frame %" PRIu64 ": %s",
-			    p->frame + 1, rc == 0 ? "libpcap returned no packet and no error" : pcap_geterr(p->pc));
-		if (diag)
-			*diag = p->err_diag;
-		return p->err;
-	}
+const struct sc_pcap_iface *sc_pcap_interface(const struct sc_pcap *p, size_t i)
+{
+	if (p->ng)
+		return sc_pcapng_interface(p->ng, i);
+	return i == 0 ? &p->one : NULL;
 }
 
 int sc_pcap_linktype(const struct sc_pcap *p)
 {
-	return p->dlt;
+	const struct sc_pcap_iface *i = sc_pcap_interface(p, 0);
+
+	return i ? i->dlt : -1;
+}
+
+void sc_pcap_linktype_str(const struct sc_pcap_iface *i, char *buf, size_t n)
+{
+	const char *name = i->dlt >= 0 ? pcap_datalink_val_to_name(i->dlt) : NULL;
+
+	if (name)
+		snprintf(buf, n, "%s", name);
+	else
+		snprintf(buf, n, "LINKTYPE_%" PRIu32, i->linktype);
 }
 
 const char *sc_pcap_linktype_name(const struct sc_pcap *p)
 {
-	const char *name = pcap_datalink_val_to_name(p->dlt);
+	const struct sc_pcap_iface *i = sc_pcap_interface(p, 0);
+	const char *name;
 
+	if (!i)
+		return "none";
+	name = i->dlt >= 0 ? pcap_datalink_val_to_name(i->dlt) : NULL;
 	return name ? name : "unknown";
 }
 
 uint32_t sc_pcap_snaplen(const struct sc_pcap *p)
 {
-	int s = pcap_snapshot(p->pc);
+	const struct sc_pcap_iface *i = sc_pcap_interface(p, 0);
 
-	return s < 0 ? 0 : (uint32_t)s;
+	return i ? i->snaplen : 0;
+}
+
+void sc_pcap_describe_interfaces(const struct sc_pcap *p, char *buf, size_t n)
+{
+	size_t used = 0, ni = sc_pcap_ninterfaces(p);
+
+	if (n)
+		buf[0] = '\0';
+	for (size_t k = 0; k < ni && used + 1 < n; k++) {
+		const struct sc_pcap_iface *i = sc_pcap_interface(p, k);
+		char lt[48];
+		int w;
+
+		sc_pcap_linktype_str(i, lt, sizeof(lt));
+		if (i->decoded)
+			w = snprintf(buf + used, n - used, "%s%zu: %s%s%s, %" PRIu64 " frames, %" PRIu64 " TCP segments",
+				     k ? "\n" : "", k, lt, i->name[0] ? " " : "", i->name, i->frames, i->tcp_segments);
+		else
+			w = snprintf(buf + used, n - used, "%s%zu: %s%s%s, %" PRIu64 " frames not decoded (link type not "
+				     "supported)", k ? "\n" : "", k, lt, i->name[0] ? " " : "", i->name, i->frames);
+		if (w < 0)
+			break;
+		used += (size_t)w < n - used ? (size_t)w : n - used - 1;
+	}
 }
 
 bool sc_pcap_is_pcapng(const struct sc_pcap *p)
 {
-	return p->pcapng;
+	return p->ng != NULL;
 }
 
 const struct sc_pcap_stats *sc_pcap_stats(const struct sc_pcap *p)
@@ -823,6 +646,10 @@ void sc_pcap_close(struct sc_pcap *p)
 {
 	if (!p)
 		return;
-	pcap_close(p->pc);
-	free(p);
+	if (p->pc)
+		pcap_close(p->pc);
+	sc_pcapng_close(p->ng);
+	if (p->ng_file && p->ng_file_owned)
+		fclose(p->ng_file);
+	pcap_free(p);
 }

@@ -25,7 +25,8 @@ How this script was run (from the top of the source tree):
 
 The optional third argument also writes the seed corpus of tests/fuzz/fuzz_pcap.c:
 a copy of every file above, and single frames (frame-*.bin) prefixed with the
-fuzz target's link-type selector byte, some of them edited into edge cases.
+fuzz target's link-type selector byte, some of them edited into edge cases;
+and, in the sibling directory ipfrag/, the seeds of tests/fuzz/fuzz_ipfrag.c.
 
 Outputs (all classic pcap, little-endian, microsecond timestamps, unless said):
 
@@ -43,6 +44,45 @@ Outputs (all classic pcap, little-endian, microsecond timestamps, unless said):
     snaplen-64.pcap   caplen cut to 64 bytes (inside the TCP options), len kept
     snaplen-100.pcap  caplen cut to 100 bytes (inside the payloads), len kept
 
+Encapsulations (issue 14), each decoding to the same TCP segments:
+
+    pppoe.pcap        Ethernet, PPPoE session (RFC 2516), PPP protocol 0x0021
+    llc-snap.pcap     802.3 with an LLC/SNAP header (RFC 1042)
+    mpls.pcap         Ethernet, two MPLS labels (RFC 3032)
+    vxlan.pcap        Ethernet, IPv4, UDP 4789, VXLAN (RFC 7348), inner Ethernet
+    geneve.pcap       Ethernet, IPv6, UDP 6081, Geneve with an option (RFC 8926), inner Ethernet
+    gre.pcap          Ethernet, IPv4, GRE with key and sequence number (RFC 2890)
+    erspan.pcap       Ethernet, IPv4, GRE, ERSPAN type II, the mirrored Ethernet frame
+    ip4in6.pcap       LINKTYPE_RAW, IPv6 carrying IPv4 (next header 4)
+    chdlc.pcap        LINKTYPE_C_HDLC (104)
+    ppp.pcap          LINKTYPE_PPP (9), with address and control bytes
+    nflog.pcap        LINKTYPE_NFLOG (239): a packet header TLV and the payload TLV
+    arcnet.pcap       LINKTYPE_ARCNET_LINUX (129), RFC 1201 header
+    tso.pcap          each response's head and body in one TSO super-segment whose
+                      IPv4 total length is 0 (the stream bytes are unchanged)
+    ipv6-atomic.pcap  LINKTYPE_RAW IPv6, every packet with an atomic fragment
+                      header (offset 0, M clear: RFC 6946)
+
+IP fragments (every packet that carries payload is fragmented into 48-byte
+pieces, sent last piece first; the stream bytes are unchanged):
+
+    frag-v4.pcap      Ethernet IPv4, out of order, with an exact duplicate of one
+                      piece and a piece overlapping two others with the same bytes
+    frag-v4-conflict.pcap  as frag-v4.pcap, but the first request's datagram also
+                      gets an overlapping piece whose bytes differ: it is given up
+    frag-v6.pcap      LINKTYPE_RAW IPv6 (from ipv6-raw.pcap), out of order
+
+pcapng with several interfaces:
+
+    multi-if.pcapng   two sections: the first (little-endian) with an Ethernet
+                      interface "eth0" carrying the first connection, a name
+                      resolution and an interface statistics block; the second
+                      (big-endian) with a LINKTYPE_NULL interface "lo0" at
+                      nanosecond resolution carrying the second connection
+    unsupported-if.pcapng  every frame on an Ethernet interface, plus one frame on a
+                      LINKTYPE_USB_LINUX interface (not decoded) and one of an
+                      interface id no block describes
+
 Only the Python 3 standard library is used.
 """
 
@@ -53,10 +93,17 @@ import sys
 
 LINKTYPE_NULL = 0
 LINKTYPE_ETHERNET = 1
+LINKTYPE_PPP = 9
 LINKTYPE_RAW = 101
+LINKTYPE_C_HDLC = 104
 LINKTYPE_LOOP = 108
 LINKTYPE_LINUX_SLL = 113
+LINKTYPE_ARCNET_LINUX = 129
+LINKTYPE_USB_LINUX = 189
+LINKTYPE_NFLOG = 239
 LINKTYPE_LINUX_SLL2 = 276
+
+FRAG_PIECE = 48  # bytes of IP payload per fragment (a multiple of 8)
 
 TRUNCATE_FRAME = 18  # 1-based frame whose data the truncated file cuts
 TRUNCATE_DATA_BYTES = 100  # bytes of that frame's data left in the file
@@ -127,6 +174,38 @@ def pcapng_bytes(linktype, snaplen, recs):
     return b"".join(out)
 
 
+def pcapng_block(btype, body, be=False):
+    e = ">" if be else "<"
+    body = pad4(body)
+    total = 12 + len(body)
+    return struct.pack(e + "II", btype, total) + body + struct.pack(e + "I", total)
+
+
+def pcapng_opt(code, value, be=False):
+    e = ">" if be else "<"
+    return struct.pack(e + "HH", code, len(value)) + pad4(value)
+
+
+def pcapng_shb(be=False):
+    e = ">" if be else "<"
+    return pcapng_block(0x0A0D0D0A, struct.pack(e + "IHHq", 0x1A2B3C4D, 1, 0, -1), be)
+
+
+def pcapng_idb(linktype, snaplen, name, tsresol=None, be=False):
+    e = ">" if be else "<"
+    opts = pcapng_opt(2, name.encode(), be)
+    if tsresol is not None:
+        opts += pcapng_opt(9, bytes([tsresol]), be)
+    opts += struct.pack(e + "HH", 0, 0)
+    return pcapng_block(0x00000001, struct.pack(e + "HHI", linktype, 0, snaplen) + opts, be)
+
+
+def pcapng_epb(iface, ts, data, orig, be=False):
+    e = ">" if be else "<"
+    return pcapng_block(0x00000006, struct.pack(e + "IIIII", iface, ts >> 32, ts & 0xFFFFFFFF, len(data), orig)
+                        + data, be)
+
+
 def checksum(b):
     if len(b) % 2:
         b += b"\0"
@@ -151,9 +230,214 @@ def ipv4_to_ipv6(ip):
     return hdr + bytes(tcp)
 
 
+def ipv4_header(total, ident, frag, proto, src, dst):
+    """A 20-byte IPv4 header with its checksum."""
+    h = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, ident, frag, 64, proto, 0, src, dst))
+    h[10:12] = struct.pack("!H", checksum(bytes(h)))
+    return bytes(h)
+
+
+def ipv4_fields(ip):
+    """(header length, total length, identification, protocol, source, destination)."""
+    ihl = (ip[0] & 0x0F) * 4
+    total, ident = struct.unpack("!HH", ip[2:6])
+    return ihl, total, ident, ip[9], ip[12:16], ip[16:20]
+
+
+MACS = b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01"
+OUTER4 = (bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+OUTER6 = (bytes.fromhex("20010db8000000000000000000000001"), bytes.fromhex("20010db8000000000000000000000002"))
+
+
+def udp4(sport, dport, payload):
+    """Ethernet, outer IPv4 and UDP (checksum 0: none, RFC 768) around `payload`."""
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    return MACS + b"\x08\x00" + ipv4_header(20 + len(udp), 1, 0x4000, 17, *OUTER4) + udp
+
+
+def udp6(sport, dport, payload):
+    udp = bytearray(struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload)
+    pseudo = OUTER6[0] + OUTER6[1] + struct.pack("!I3xB", len(udp), 17)
+    udp[6:8] = struct.pack("!H", checksum(pseudo + bytes(udp)) or 0xFFFF)
+    return (MACS + b"\x86\xdd" + struct.pack("!IHBB", 6 << 28, len(udp), 17, 64) + OUTER6[0] + OUTER6[1]
+            + bytes(udp))
+
+
+def eth_frame(ip):
+    return MACS + b"\x08\x00" + ip
+
+
+ENCAPS = {
+    # name: (linktype, function of the IPv4 packet giving the frame)
+    "pppoe.pcap": (LINKTYPE_ETHERNET, lambda ip: MACS + b"\x88\x64" +
+                   struct.pack("!BBHH", 0x11, 0x00, 0x1234, 2 + len(ip)) + b"\x00\x21" + ip),
+    "llc-snap.pcap": (LINKTYPE_ETHERNET, lambda ip: MACS + struct.pack("!H", 8 + len(ip)) +
+                      b"\xaa\xaa\x03\x00\x00\x00\x08\x00" + ip),
+    "mpls.pcap": (LINKTYPE_ETHERNET, lambda ip: MACS + b"\x88\x47" +
+                  struct.pack("!II", 16 << 12 | 64, 17 << 12 | 1 << 8 | 64) + ip),
+    "vxlan.pcap": (LINKTYPE_ETHERNET, lambda ip: udp4(54321, 4789, struct.pack("!B3xI", 0x08, 100 << 8) +
+                                                       eth_frame(ip))),
+    "geneve.pcap": (LINKTYPE_ETHERNET, lambda ip: udp6(54321, 6081, struct.pack("!BBH3sB", 2, 0, 0x6558,
+                                                                                 b"\0\0\x64", 0) +
+                                                        struct.pack("!HBB4s", 0x0101, 0x01, 1, b"opt!") +
+                                                        eth_frame(ip))),
+    "gre.pcap": (LINKTYPE_ETHERNET, lambda ip: MACS + b"\x08\x00" +
+                 ipv4_header(20 + 12 + len(ip), 2, 0x4000, 47, *OUTER4) +
+                 struct.pack("!HHII", 0x3000, 0x0800, 0xCAFE, 7) + ip),
+    "erspan.pcap": (LINKTYPE_ETHERNET, lambda ip: MACS + b"\x08\x00" +
+                    ipv4_header(20 + 8 + 8 + 14 + len(ip), 3, 0x4000, 47, *OUTER4) +
+                    struct.pack("!HHI", 0x1000, 0x88BE, 9) + struct.pack("!HHI", 0x1000 | 100, 0x0001, 0) +
+                    eth_frame(ip)),
+    "ip4in6.pcap": (LINKTYPE_RAW, lambda ip: struct.pack("!IHBB", 6 << 28, len(ip), 4, 64) + OUTER6[0] +
+                    OUTER6[1] + ip),
+    "chdlc.pcap": (LINKTYPE_C_HDLC, lambda ip: b"\x0f\x00\x08\x00" + ip),
+    "ppp.pcap": (LINKTYPE_PPP, lambda ip: b"\xff\x03\x00\x21" + ip),
+    # NFLOG: AF_INET, version 0, resource id 0 (big-endian); TLVs in the
+    # writing host's byte order (little-endian here): NFULA_PACKET_HDR (1)
+    # with hw_protocol 0x0800, then NFULA_PAYLOAD (9), padded to 4 bytes.
+    "nflog.pcap": (LINKTYPE_NFLOG, lambda ip: b"\x02\x00\x00\x00" + struct.pack("<HH", 8, 1) +
+                   b"\x08\x00\x03\x00" + pad4(struct.pack("<HH", 4 + len(ip), 9) + ip)),
+    "arcnet.pcap": (LINKTYPE_ARCNET_LINUX, lambda ip: b"\x01\x02\x00\x00\xd4\x00\x00\x01" + ip),
+}
+
+
+def fragments_v4(ip, ident):
+    """The IPv4 packet's payload in FRAG_PIECE-byte fragments, last first."""
+    ihl, total, _, proto, src, dst = ipv4_fields(ip)
+    payload = ip[ihl:total]
+    pieces = []
+    for off in range(0, len(payload), FRAG_PIECE):
+        chunk = payload[off:off + FRAG_PIECE]
+        more = off + FRAG_PIECE < len(payload)
+        pieces.append((off, chunk, ipv4_header(20 + len(chunk), ident, (0x2000 if more else 0) | off // 8, proto,
+                                               src, dst) + chunk))
+    return list(reversed(pieces)), payload, (proto, src, dst)
+
+
+def frag_v4_frames(recs, conflict):
+    """frag-v4.pcap's records (and frag-v4-conflict.pcap's)."""
+    out, ident, first_request = [], 0x100, True
+    for sec, usec, frame, _ in recs:
+        ip = frame[14:]
+        ihl, total, _, proto, src, dst = ipv4_fields(ip)
+        tcp_hlen = (ip[ihl + 12] >> 4) * 4
+        if total - ihl - tcp_hlen == 0:
+            out.append((sec, usec, frame, len(frame)))
+            continue
+        pieces, payload, _ = fragments_v4(ip, ident)
+        frames = [eth_frame(p[2]) for p in pieces]
+        if len(pieces) >= 3:
+            # An exact duplicate of a middle piece, and, before the first
+            # piece (the last to arrive), one that overlaps two pieces with
+            # the same bytes.
+            frames.insert(2, frames[1])
+            ov = payload[40:56]
+            frames.insert(len(frames) - 1,
+                          eth_frame(ipv4_header(20 + len(ov), ident, 0x2000 | 40 // 8, proto, src, dst) + ov))
+        if conflict and first_request:
+            bad = bytes(b ^ 0xFF for b in payload[8:24])
+            frames.insert(1, eth_frame(ipv4_header(20 + len(bad), ident, 0x2000 | 1, proto, src, dst) + bad))
+            first_request = False
+        out += [(sec, usec, f, len(f)) for f in frames]
+        ident += 1
+    return out
+
+
+def frag_v6_frames(recs):
+    out, ident = [], 0x1000
+    for sec, usec, ip6, _ in recs:
+        nh, payload = ip6[6], ip6[40:]
+        tcp_hlen = (payload[12] >> 4) * 4
+        if len(payload) == tcp_hlen:
+            out.append((sec, usec, ip6, len(ip6)))
+            continue
+        pieces = []
+        for off in range(0, len(payload), FRAG_PIECE):
+            chunk = payload[off:off + FRAG_PIECE]
+            more = off + FRAG_PIECE < len(payload)
+            fh = struct.pack("!BBHI", nh, 0, off | (1 if more else 0), ident)
+            pkt = struct.pack("!IHBB", 6 << 28, 8 + len(chunk), 44, 64) + ip6[8:40] + fh + chunk
+            pieces.append(pkt)
+        out += [(sec, usec, p, len(p)) for p in reversed(pieces)]
+        ident += 1
+    return out
+
+
+def atomic_v6_frames(recs):
+    out = []
+    for sec, usec, ip6, _ in recs:
+        fh = struct.pack("!BBHI", ip6[6], 0, 0, 0xA70C)
+        pkt = struct.pack("!IHBB", 6 << 28, len(ip6) - 40 + 8, 44, 64) + ip6[8:40] + fh + ip6[40:]
+        out.append((sec, usec, pkt, len(pkt)))
+    return out
+
+
+def tso_frames(recs):
+    """Each response's head and body (the two server segments with payload
+    that follow each other with only an ACK between) in one frame whose IPv4
+    total length is 0, as a capture on the sending host shows TSO."""
+    def seg(frame):
+        ip = frame[14:]
+        ihl, total = ipv4_fields(ip)[:2]
+        hl = (ip[ihl + 12] >> 4) * 4
+        return ip, ihl, total, hl, struct.unpack("!H", ip[ihl:ihl + 2])[0]
+
+    out, skip = [], set()
+    for i, (sec, usec, frame, orig) in enumerate(recs):
+        if i in skip:
+            continue
+        ip, ihl, total, hl, sport = seg(frame)
+        if total - ihl - hl > 0 and i + 2 < len(recs):
+            nip, nihl, ntotal, nhl, nsport = seg(recs[i + 2][2])
+            if nsport == sport and ntotal - nihl - nhl > 0 and seg(recs[i + 1][2])[4] != sport:
+                merged = bytearray(ip[:total] + nip[nihl + nhl:ntotal])
+                merged[2:4] = b"\0\0"
+                merged[10:12] = b"\0\0"
+                f = frame[:14] + bytes(merged)
+                out.append((sec, usec, f, len(f)))
+                skip.add(i + 2)
+                continue
+        out.append((sec, usec, frame, orig))
+    return out
+
+
+def write_pcapngs(outdir, snaplen, recs):
+    conns = {}
+    for r in recs:
+        ihl = (r[2][14] & 0x0F) * 4
+        ports = tuple(sorted(struct.unpack("!HH", r[2][14 + ihl:14 + ihl + 4])))
+        conns.setdefault(ports, []).append(r)
+    first, second = list(conns.values())[:2]
+    # Section 1, little-endian: eth0 (microseconds), the first connection,
+    # a name resolution block and an interface statistics block.
+    out = [pcapng_shb(), pcapng_idb(LINKTYPE_ETHERNET, snaplen, "eth0")]
+    nrb = struct.pack("<HH4s", 1, 4 + 10, bytes([127, 0, 0, 1])) + b"localhost\0"
+    out.append(pcapng_block(0x00000004, pad4(nrb) + struct.pack("<HH", 0, 0)))
+    for sec, usec, data, orig in first:
+        out.append(pcapng_epb(0, sec * 1000000 + usec, data, orig))
+    out.append(pcapng_block(0x00000005, struct.pack("<III", 0, 0, 0) + struct.pack("<HH", 0, 0)))
+    # Section 2, big-endian: lo0 (LINKTYPE_NULL, nanoseconds), the second.
+    out += [pcapng_shb(True), pcapng_idb(LINKTYPE_NULL, snaplen, "lo0", tsresol=9, be=True)]
+    for sec, usec, data, orig in second:
+        null = struct.pack("<I", 2) + data[14:]
+        out.append(pcapng_epb(0, (sec * 1000000 + usec) * 1000, null, orig - 14 + 4, be=True))
+    write(os.path.join(outdir, "multi-if.pcapng"), b"".join(out))
+
+    out = [pcapng_shb(), pcapng_idb(LINKTYPE_ETHERNET, snaplen, "eth0"),
+           pcapng_idb(LINKTYPE_USB_LINUX, snaplen, "usbmon0")]
+    for sec, usec, data, orig in recs:
+        out.append(pcapng_epb(0, sec * 1000000 + usec, data, orig))
+    last = recs[-1]
+    usb = bytes(range(48))
+    out.append(pcapng_epb(1, last[0] * 1000000 + last[1], usb, len(usb)))
+    out.append(pcapng_epb(5, last[0] * 1000000 + last[1], recs[0][2], recs[0][3]))
+    write(os.path.join(outdir, "unsupported-if.pcapng"), b"".join(out))
+
+
 # Link-type selector bytes of tests/fuzz/fuzz_pcap.c (index into its dlts[]).
 FUZZ_SEL = {"en10mb": 0, "linux_sll": 1, "linux_sll2": 2, "raw": 3, "linktype_raw": 4,
-            "ipv4": 5, "ipv6": 6, "null": 7, "loop": 8}
+            "ipv4": 5, "ipv6": 6, "null": 7, "loop": 8, "ppp": 9, "ppp_serial": 10, "c_hdlc": 11,
+            "ppp_ether": 12, "nflog": 13, "arcnet_linux": 14}
 
 
 def write_fuzz_seeds(pcapdir, corpus):
@@ -195,6 +479,41 @@ def write_fuzz_seeds(pcapdir, corpus):
     hdr[4:6] = struct.pack("!H", struct.unpack("!H", v6[4:6])[0] + 16)
     hdr[6] = 0
     seed("raw-ipv6-hbh-fragment", "raw", bytes(hdr) + hbh + fh + v6[40:])
+    for name, sel in [("pppoe", "en10mb"), ("llc-snap", "en10mb"), ("mpls", "en10mb"), ("vxlan", "en10mb"),
+                      ("geneve", "en10mb"), ("gre", "en10mb"), ("erspan", "en10mb"), ("ip4in6", "raw"),
+                      ("chdlc", "c_hdlc"), ("ppp", "ppp"), ("nflog", "nflog"), ("arcnet", "arcnet_linux"),
+                      ("ipv6-atomic", "raw")]:
+        seed(f"{name}-request", sel, frames(name + ".pcap")[3])
+    seed("chdlc-on-ppp-serial", "ppp_serial", frames("chdlc.pcap")[3])
+    seed("ppp-serial", "ppp_serial", frames("ppp.pcap")[3])
+    seed("ppp-ether", "ppp_ether", frames("pppoe.pcap")[3][14:])
+    tso = [f for f in frames("tso.pcap") if len(f) > 300]
+    seed("tso", "en10mb", tso[0])
+    seed("frag-v4-piece", "en10mb", frames("frag-v4.pcap")[4])
+    seed("frag-v6-piece", "raw", frames("frag-v6.pcap")[4])
+
+
+def write_ipfrag_seeds(corpus):
+    """Fragment sequences in tests/fuzz/fuzz_ipfrag.c's input format."""
+    os.makedirs(corpus, exist_ok=True)
+
+    def frag(flags, ident, off8, data, step=0):
+        return struct.pack("!BBHBB", flags, ident, off8, len(data), step) + data
+
+    data = bytes(range(256))
+    seeds = {
+        "in-order": frag(2, 1, 0, data[:64]) + frag(2, 1, 8, data[64:128]) + frag(0, 1, 16, data[128:140]),
+        "reverse": frag(0, 1, 16, data[128:140]) + frag(2, 1, 8, data[64:128]) + frag(2, 1, 0, data[:64]),
+        "overlap-agrees": frag(2, 1, 0, data[:64]) + frag(2, 1, 7, data[56:72]) + frag(0, 1, 8, data[64:80]),
+        "overlap-disagrees": frag(2, 1, 0, data[:64]) + frag(2, 1, 7, bytes(16)) + frag(0, 1, 8, data[64:80]),
+        "v6-two-datagrams": frag(3, 1, 0, data[:64]) + frag(3, 2, 0, data[:64]) + frag(1, 2, 8, data[64:70])
+                            + frag(1, 1, 8, data[64:70]),
+        "timeout": frag(2, 1, 0, data[:64]) + frag(0, 1, 8, data[64:70], 31),
+        "too-big": frag(2, 1, 0, data[:64]) + frag(0, 1, 8189, data[:64]),
+        "late-duplicate": frag(2, 1, 0, data[:64]) + frag(0, 1, 8, data[64:70]) + frag(0, 1, 8, data[64:70]),
+    }
+    for name, b in seeds.items():
+        write(os.path.join(corpus, name + ".bin"), b)
 
 
 def main():
@@ -247,8 +566,19 @@ def main():
         short = [(sec, usec, data[:n], orig) for sec, usec, data, orig in recs]
         write(os.path.join(outdir, f"snaplen-{n}.pcap"), pcap_bytes(linktype, n, short))
 
+    for name, (lt, fn) in ENCAPS.items():
+        variant(name, lt, lambda ip, fn=fn: b"", fn)
+    write(os.path.join(outdir, "tso.pcap"), pcap_bytes(linktype, snaplen, tso_frames(recs)))
+    write(os.path.join(outdir, "frag-v4.pcap"), pcap_bytes(linktype, snaplen, frag_v4_frames(recs, False)))
+    write(os.path.join(outdir, "frag-v4-conflict.pcap"), pcap_bytes(linktype, snaplen, frag_v4_frames(recs, True)))
+    v6 = [(sec, usec, ipv4_to_ipv6(ip), 0) for sec, usec, ip, _ in ips]
+    write(os.path.join(outdir, "frag-v6.pcap"), pcap_bytes(LINKTYPE_RAW, snaplen, frag_v6_frames(v6)))
+    write(os.path.join(outdir, "ipv6-atomic.pcap"), pcap_bytes(LINKTYPE_RAW, snaplen, atomic_v6_frames(v6)))
+    write_pcapngs(outdir, snaplen, recs)
+
     if len(sys.argv) == 4:
         write_fuzz_seeds(outdir, sys.argv[3])
+        write_ipfrag_seeds(os.path.join(os.path.dirname(os.path.abspath(sys.argv[3])), "ipfrag"))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-/* fuzz_pcap.c - libFuzzer target for formats/sc_pcap.c.
+/* fuzz_pcap.c - libFuzzer target for the pcap reader: formats/sc_pcap.c, the
+ * frame decoder (sc_pkt.c), the pcapng block reader (sc_pcapng.c) and IP
+ * fragment reassembly (sc_ipfrag.c).
  *
  * Each input is used twice:
  *   (a) data[0] picks a link type (index into `dlts`, modulo its size) and the
@@ -7,12 +9,14 @@
  *       sc_pcap_fopen(fmemopen(...)) and sc_pcap_next() until the end, an
  *       error or MAX_SEGMENTS segments.
  * Beyond memory errors (ASan) it traps on broken invariants: a payload outside
- * the frame, len > wire_len, or a frame not counted exactly once.
+ * the frame, len > wire_len, a frame not counted exactly once, or a fragment
+ * neither reassembled nor counted as given up at the end of the file.
  *
  * Seeds in tests/fuzz/corpus/pcap/: frame-<dlt>-*.bin start with the selector
  * byte of that link type; the *.pcap / *.pcapng files are the committed test
  * captures of tests/pcaps/.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,16 +51,26 @@ static const int dlts[] = {
 	DLT_IPV6,       /* 6 */
 	DLT_NULL,       /* 7 */
 	DLT_LOOP,       /* 8 */
+	DLT_PPP,        /* 9 */
+	50,             /* 10: PPP_SERIAL */
+	104,            /* 11: C_HDLC */
+	51,             /* 12: PPP_ETHER */
+	239,            /* 13: NFLOG */
+	129,            /* 14: ARCNET_LINUX */
 };
 
 static volatile uint8_t sink;
 
-static void check_stats(const struct sc_pcap_stats *st)
+/* sc_pcap.h's invariants; `ended`: no fragment may be pending. */
+static void check_stats(const struct sc_pcap_stats *st, bool ended)
 {
-	uint64_t skipped = st->skipped_non_ip + st->skipped_non_tcp + st->skipped_fragments + st->skipped_truncated +
-			   st->skipped_malformed;
+	uint64_t other = st->ip_fragments + st->skipped_non_ip + st->skipped_non_tcp + st->skipped_truncated +
+			 st->skipped_malformed + st->skipped_link_type;
 
-	if (st->frames != st->tcp_segments + skipped)
+	if (st->frames + st->reassembled != st->tcp_segments + other)
+		__builtin_trap();
+	if (st->fragments_used + st->skipped_fragments > st->ip_fragments ||
+	    (ended && st->fragments_used + st->skipped_fragments != st->ip_fragments))
 		__builtin_trap();
 	if (st->tcp_payload_bytes > st->bytes || st->truncated_payload > st->tcp_segments)
 		__builtin_trap();
@@ -87,9 +101,9 @@ static void fuzz_decode(const uint8_t *data, size_t size)
 			__builtin_trap();
 		touch(&seg);
 	}
-	if (st.frames != 1)
+	if (st.frames != 1 || st.reassembled != 0)
 		__builtin_trap();
-	check_stats(&st);
+	check_stats(&st, false);
 }
 
 static void fuzz_file(const uint8_t *data, size_t size)
@@ -97,6 +111,7 @@ static void fuzz_file(const uint8_t *data, size_t size)
 	struct sc_diag diag = { 0 };
 	struct sc_tcp_seg seg;
 	struct sc_pcap *p;
+	bool ended = false;
 	FILE *f;
 
 	/* Read-only use of the buffer; fmemopen's prototype is not const. */
@@ -115,11 +130,12 @@ static void fuzz_file(const uint8_t *data, size_t size)
 			/* An error must be sticky. */
 			if (rc < 0 && sc_pcap_next(p, &seg, &diag) != rc)
 				__builtin_trap();
+			ended = true;
 			break;
 		}
 		touch(&seg);
 	}
-	check_stats(sc_pcap_stats(p));
+	check_stats(sc_pcap_stats(p), ended);
 	sc_pcap_close(p);
 }
 

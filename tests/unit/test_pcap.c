@@ -285,10 +285,12 @@ static uint8_t *guard(void)
 	return g;
 }
 
+/* Outcomes of frames and reassembled datagrams other than a segment
+ * (sc_pcap.h's invariant). */
 static uint64_t skipped(const struct sc_pcap_stats *st)
 {
-	return st->skipped_non_ip + st->skipped_non_tcp + st->skipped_fragments + st->skipped_truncated +
-	       st->skipped_malformed;
+	return st->ip_fragments + st->skipped_non_ip + st->skipped_non_tcp + st->skipped_truncated +
+	       st->skipped_malformed + st->skipped_link_type;
 }
 
 /* Decode the first `caplen` bytes of `f`, placed so that they end at the guard
@@ -575,14 +577,16 @@ Test(pcap, unsupported_dlt_is_counted_not_decoded)
 
 	cr_assert_not(sc_pcap_dlt_supported(DLT_IEEE802_11));
 	cr_assert_eq(decode(DLT_IEEE802_11, &ip, &seg, &st), 0);
-	cr_assert_eq(st.skipped_non_ip, 1);
+	cr_assert_eq(st.skipped_link_type, 1);
+	cr_assert_eq(st.skipped_tcp, 0, "nothing is known of what it carried");
 }
 
 Test(pcap, supported_link_types)
 {
 	static const int yes[] = { DLT_NULL, DLT_EN10MB, DLT_RAW, 101, DLT_LOOP, DLT_LINUX_SLL, DLT_LINUX_SLL2,
-				   DLT_IPV4, DLT_IPV6 };
-	static const int no[] = { DLT_IEEE802_11, DLT_PPP, DLT_USB_LINUX, DLT_NFLOG, -1, 100000 };
+				   DLT_IPV4, DLT_IPV6, DLT_PPP, 50 /* PPP_SERIAL */, 51 /* PPP_ETHER */,
+				   104 /* C_HDLC */, 129 /* ARCNET_LINUX */, 239 /* NFLOG */ };
+	static const int no[] = { DLT_IEEE802_11, DLT_USB_LINUX, DLT_ARCNET, -1, 100000 };
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
 		cr_assert(sc_pcap_dlt_supported(yes[i]), "dlt %d", yes[i]);
@@ -692,7 +696,7 @@ Test(pcap, ipv6_extension_header_longer_than_payload_is_malformed)
 	cr_assert_eq(st.skipped_malformed, 1);
 }
 
-Test(pcap, ipv6_fragment_header_skipped)
+Test(pcap, ipv6_fragment_header_is_a_fragment)
 {
 	struct fb ext = { .len = 0 }, l4 = { .len = 0 }, ip = { .len = 0 }, f;
 	struct sc_tcp_seg seg;
@@ -702,23 +706,45 @@ Test(pcap, ipv6_fragment_header_skipped)
 	put8(&ext, 0);
 	put16(&ext, 1); /* offset 0, M set */
 	put32(&ext, 0xdeadbeef);
+	tcp(&l4, TCP_HLEN / 4, "01234567");
+	ipv6(&ip, 44, &ext, &l4, -1);
+	f = frame(hdr_eth6, &ip);
+	/* Without the reader's state the fragment is only counted. */
+	cr_assert_eq(decode(DLT_EN10MB, &f, &seg, &st), 0);
+	cr_assert_eq(st.ip_fragments, 1);
+}
+
+Test(pcap, ipv6_atomic_fragment_is_a_whole_packet)
+{
+	struct fb ext = { .len = 0 }, l4 = { .len = 0 }, ip = { .len = 0 }, f;
+	struct sc_tcp_seg seg;
+	struct sc_pcap_stats st;
+
+	/* Offset 0 and M clear: RFC 6946 §4, processed as a whole packet. */
+	put8(&ext, 6);
+	put8(&ext, 0);
+	put16(&ext, 0);
+	put32(&ext, 0xdeadbeef);
 	tcp(&l4, TCP_HLEN / 4, PAYLOAD);
 	ipv6(&ip, 44, &ext, &l4, -1);
 	f = frame(hdr_eth6, &ip);
-	cr_assert_eq(decode(DLT_EN10MB, &f, &seg, &st), 0);
-	cr_assert_eq(st.skipped_fragments, 1);
+	cr_assert_eq(decode(DLT_EN10MB, &f, &seg, &st), 1);
+	assert_v6_seg(&seg, PAYLOAD);
+	cr_assert_eq(st.ip_fragments, 0);
 }
 
-Test(pcap, ipv6_jumbogram_is_malformed)
+Test(pcap, ipv6_payload_length_0_is_taken_from_the_frame)
 {
 	struct fb l4 = { .len = 0 }, ip = { .len = 0 };
 	struct sc_tcp_seg seg;
 	struct sc_pcap_stats st;
 
+	/* BIG TCP super-segments (and jumbograms) say 0. */
 	tcp(&l4, TCP_HLEN / 4, PAYLOAD);
 	ipv6(&ip, 6, NULL, &l4, 0);
-	cr_assert_eq(decode(DLT_RAW, &ip, &seg, &st), 0);
-	cr_assert_eq(st.skipped_malformed, 1);
+	cr_assert_eq(decode(DLT_RAW, &ip, &seg, &st), 1);
+	assert_v6_seg(&seg, PAYLOAD);
+	cr_assert_eq(st.len_from_frame, 1);
 }
 
 Test(pcap, ipv6_udp_is_non_tcp)
@@ -733,7 +759,7 @@ Test(pcap, ipv6_udp_is_non_tcp)
 	cr_assert_eq(st.skipped_non_tcp, 1);
 }
 
-Test(pcap, ipv4_fragments_skipped)
+Test(pcap, ipv4_fragments_counted_by_stateless_decode)
 {
 	/* first fragment (MF), a middle one (MF + offset), the last (offset only) */
 	static const uint16_t frags[] = { 0x2000, 0x2000 | 185, 370 };
@@ -741,15 +767,29 @@ Test(pcap, ipv4_fragments_skipped)
 	struct sc_tcp_seg seg;
 	struct sc_pcap_stats st;
 
-	tcp(&l4, TCP_HLEN / 4, PAYLOAD);
+	tcp(&l4, TCP_HLEN / 4, "01234567"); /* a multiple of 8 bytes */
 	for (size_t i = 0; i < 3; i++) {
 		struct fb ip = { .len = 0 }, f;
 
 		ipv4(&ip, 0, frags[i], 6, &l4, 0);
 		f = frame(hdr_eth4, &ip);
 		cr_assert_eq(decode(DLT_EN10MB, &f, &seg, &st), 0);
-		cr_assert_eq(st.skipped_fragments, 1, "frag field %#x", frags[i]);
+		cr_assert_eq(st.ip_fragments, 1, "frag field %#x", frags[i]);
 	}
+}
+
+Test(pcap, ipv4_non_final_fragment_not_a_multiple_of_8_is_malformed)
+{
+	struct fb l4 = { .len = 0 }, ip = { .len = 0 }, f;
+	struct sc_tcp_seg seg;
+	struct sc_pcap_stats st;
+
+	tcp(&l4, TCP_HLEN / 4, "0123456"); /* RFC 791 §3.2: multiples of 8 but the last */
+	ipv4(&ip, 0, 0x2000, 6, &l4, 0);
+	f = frame(hdr_eth4, &ip);
+	cr_assert_eq(decode(DLT_EN10MB, &f, &seg, &st), 0);
+	cr_assert_eq(st.skipped_malformed, 1);
+	cr_assert_eq(st.skipped_tcp, 1);
 }
 
 Test(pcap, udp_skipped_as_non_tcp)
@@ -948,8 +988,10 @@ Test(pcap, every_frame_every_caplen_before_guard_page)
 	udp(&l4, "query");
 	ipv4(&u, 0, 0, 17, &l4, 0);
 	l4.len = 0;
-	tcp(&l4, TCP_HLEN / 4, PAYLOAD);
+	tcp(&l4, TCP_HLEN / 4, "01234567"); /* non-final fragments hold multiples of 8 bytes */
 	ipv4(&fr4, 0, 0x2000, 6, &l4, 0);
+	l4.len = 0;
+	tcp(&l4, TCP_HLEN / 4, PAYLOAD);
 	ipv4(&opt4, 3, 0, 6, &l4, 0);
 	put8(&ext, 6);
 	put8(&ext, 0);
@@ -1025,7 +1067,7 @@ Test(pcap, every_frame_every_caplen_before_guard_page)
 			} else {
 				uint64_t own = c[i].want == W_NON_IP	? st.skipped_non_ip
 					       : c[i].want == W_NON_TCP ? st.skipped_non_tcp
-					       : c[i].want == W_FRAG	? st.skipped_fragments
+					       : c[i].want == W_FRAG	? st.ip_fragments
 									: st.skipped_malformed;
 
 				cr_assert_eq(rc, 0, "%s caplen %zu", c[i].name, cap);
@@ -1323,7 +1365,7 @@ struct seginfo {
 	uint8_t family, flags;
 	uint16_t sport, dport, window;
 	uint32_t seq, ack, len, wire_len;
-	uint8_t data[256]; /* the first bytes of the payload */
+	uint8_t data[512]; /* the payload (every one of these captures has less) */
 };
 
 struct capture {
@@ -1354,9 +1396,6 @@ static void read_capture(const char *name, struct capture *c)
 	fixture_path(path, sizeof(path), name);
 	p = sc_pcap_open(path, &diag);
 	cr_assert_not_null(p, "%s: %s (is top_srcdir set?)", path, diag.msg);
-	c->dlt = sc_pcap_linktype(p);
-	snprintf(c->dlt_name, sizeof(c->dlt_name), "%s", sc_pcap_linktype_name(p));
-	c->snaplen = sc_pcap_snaplen(p);
 	c->pcapng = sc_pcap_is_pcapng(p);
 	while ((c->rc = sc_pcap_next(p, &seg, &c->diag)) == 1) {
 		struct seginfo *s;
@@ -1378,6 +1417,10 @@ static void read_capture(const char *name, struct capture *c)
 		memcpy(s->data, seg.payload, seg.len);
 	}
 	c->st = *sc_pcap_stats(p);
+	/* A pcapng file describes its interfaces as it goes: asked at the end. */
+	c->dlt = sc_pcap_linktype(p);
+	snprintf(c->dlt_name, sizeof(c->dlt_name), "%s", sc_pcap_linktype_name(p));
+	c->snaplen = sc_pcap_snaplen(p);
 	sc_pcap_close(p);
 }
 
@@ -1448,6 +1491,36 @@ Test(pcap, lo_en10mb_capture_exact_counts)
 		cr_assert_eq(c.seg[i].frame, i + 1);
 }
 
+/* The segments of `c` are those of `ref` (frame numbers apart when
+ * !same_frames: fragments and merged segments renumber them). */
+static void assert_same_segments(const struct capture *ref, const struct capture *c, const char *name,
+				 bool same_frames)
+{
+	cr_assert_eq(c->nseg, ref->nseg, "%s: %zu segments", name, c->nseg);
+	for (size_t k = 0; k < c->nseg; k++) {
+		const struct seginfo *a = &ref->seg[k], *b = &c->seg[k];
+
+		cr_assert(a->ts_ns == b->ts_ns && (!same_frames || a->frame == b->frame) && a->flags == b->flags &&
+				  a->sport == b->sport && a->dport == b->dport && a->window == b->window &&
+				  a->seq == b->seq && a->ack == b->ack && a->len == b->len &&
+				  a->wire_len == b->wire_len && memcmp(a->data, b->data, a->len) == 0,
+			  "%s: segment %zu differs", name, k);
+	}
+}
+
+/* Every frame and reassembled datagram has one outcome; every fragment one fate. */
+static void assert_invariants(const struct capture *c, const char *name)
+{
+	const struct sc_pcap_stats *st = &c->st;
+
+	cr_assert_eq(st->frames + st->reassembled,
+		     st->tcp_segments + st->ip_fragments + st->skipped_non_ip + st->skipped_non_tcp +
+			     st->skipped_truncated + st->skipped_malformed + st->skipped_link_type,
+		     "%s: every frame has one outcome", name);
+	cr_assert_eq(st->ip_fragments, st->fragments_used + st->skipped_fragments, "%s: every fragment one fate",
+		     name);
+}
+
 Test(pcap, every_link_type_variant_delivers_identical_segments)
 {
 	static const struct {
@@ -1457,15 +1530,33 @@ Test(pcap, every_link_type_variant_delivers_identical_segments)
 		uint64_t bytes;
 		uint8_t family;
 		bool pcapng;
+		bool tunnel;
 	} v[] = {
-		{ "vlan-qinq.pcap", DLT_EN10MB, "EN10MB", ETH_BYTES + NFRAMES * 8, SC_AF_INET, false },
-		{ "sll.pcap", DLT_LINUX_SLL, "LINUX_SLL", IP_BYTES + NFRAMES * 16, SC_AF_INET, false },
-		{ "sll2.pcap", DLT_LINUX_SLL2, "LINUX_SLL2", IP_BYTES + NFRAMES * 20, SC_AF_INET, false },
-		{ "raw.pcap", DLT_RAW, "RAW", IP_BYTES, SC_AF_INET, false },
-		{ "null.pcap", DLT_NULL, "NULL", IP_BYTES + NFRAMES * 4, SC_AF_INET, false },
-		{ "loop.pcap", DLT_LOOP, "LOOP", IP_BYTES + NFRAMES * 4, SC_AF_INET, false },
-		{ "ipv6-raw.pcap", DLT_RAW, "RAW", IP_BYTES + NFRAMES * 20, SC_AF_INET6, false },
-		{ "lo-en10mb.pcapng", DLT_EN10MB, "EN10MB", ETH_BYTES, SC_AF_INET, true },
+		{ "vlan-qinq.pcap", DLT_EN10MB, "EN10MB", ETH_BYTES + NFRAMES * 8, SC_AF_INET, false, false },
+		{ "sll.pcap", DLT_LINUX_SLL, "LINUX_SLL", IP_BYTES + NFRAMES * 16, SC_AF_INET, false, false },
+		{ "sll2.pcap", DLT_LINUX_SLL2, "LINUX_SLL2", IP_BYTES + NFRAMES * 20, SC_AF_INET, false, false },
+		{ "raw.pcap", DLT_RAW, "RAW", IP_BYTES, SC_AF_INET, false, false },
+		{ "null.pcap", DLT_NULL, "NULL", IP_BYTES + NFRAMES * 4, SC_AF_INET, false, false },
+		{ "loop.pcap", DLT_LOOP, "LOOP", IP_BYTES + NFRAMES * 4, SC_AF_INET, false, false },
+		{ "ipv6-raw.pcap", DLT_RAW, "RAW", IP_BYTES + NFRAMES * 20, SC_AF_INET6, false, false },
+		{ "lo-en10mb.pcapng", DLT_EN10MB, "EN10MB", ETH_BYTES, SC_AF_INET, true, false },
+		/* Issue 14: encapsulations (scripts/make-test-pcaps.py says how each is built). */
+		{ "pppoe.pcap", DLT_EN10MB, "EN10MB", IP_BYTES + NFRAMES * (14 + 8), SC_AF_INET, false, false },
+		{ "llc-snap.pcap", DLT_EN10MB, "EN10MB", IP_BYTES + NFRAMES * (14 + 8), SC_AF_INET, false, false },
+		{ "mpls.pcap", DLT_EN10MB, "EN10MB", IP_BYTES + NFRAMES * (14 + 8), SC_AF_INET, false, false },
+		{ "vxlan.pcap", DLT_EN10MB, "EN10MB", ETH_BYTES + NFRAMES * (14 + 20 + 8 + 8), SC_AF_INET, false, true },
+		{ "geneve.pcap", DLT_EN10MB, "EN10MB", ETH_BYTES + NFRAMES * (14 + 40 + 8 + 8 + 8), SC_AF_INET, false,
+		  true },
+		{ "gre.pcap", DLT_EN10MB, "EN10MB", IP_BYTES + NFRAMES * (14 + 20 + 12), SC_AF_INET, false, true },
+		{ "erspan.pcap", DLT_EN10MB, "EN10MB", ETH_BYTES + NFRAMES * (14 + 20 + 8 + 8), SC_AF_INET, false, true },
+		{ "ip4in6.pcap", DLT_RAW, "RAW", IP_BYTES + NFRAMES * 40, SC_AF_INET, false, true },
+		{ "chdlc.pcap", 104, "C_HDLC", IP_BYTES + NFRAMES * 4, SC_AF_INET, false, false },
+		{ "ppp.pcap", DLT_PPP, "PPP", IP_BYTES + NFRAMES * 4, SC_AF_INET, false, false },
+		{ "nflog.pcap", 239, "NFLOG", 0, SC_AF_INET, false, false },
+		{ "arcnet.pcap", 129, "ARCNET_LINUX", IP_BYTES + NFRAMES * 8, SC_AF_INET, false, false },
+		{ "ipv6-atomic.pcap", DLT_RAW, "RAW", IP_BYTES + NFRAMES * (20 + 8), SC_AF_INET6, false, false },
+		/* Two sections, one interface each: EN10MB, then NULL (big-endian, ns). */
+		{ "multi-if.pcapng", DLT_EN10MB, "EN10MB", ETH_BYTES - (NFRAMES / 2) * 10, SC_AF_INET, true, false },
 	};
 	static struct capture ref, c; /* large: keep them off the stack */
 
@@ -1476,16 +1567,191 @@ Test(pcap, every_link_type_variant_delivers_identical_segments)
 		cr_assert_eq(c.dlt, v[i].dlt, "%s", v[i].file);
 		cr_assert_str_eq(c.dlt_name, v[i].name, "%s", v[i].file);
 		cr_assert_eq(c.pcapng, v[i].pcapng, "%s", v[i].file);
-		assert_stats(&c, v[i].file, NFRAMES, v[i].bytes, NFRAMES, PAYLOAD_BYTES, 0, 0, 0);
+		assert_stats(&c, v[i].file, NFRAMES, v[i].bytes ? v[i].bytes : c.st.bytes, NFRAMES, PAYLOAD_BYTES, 0, 0,
+			     0);
+		cr_assert_eq(c.st.tunneled, v[i].tunnel ? NFRAMES : 0, "%s", v[i].file);
 		assert_first_request(&c, v[i].file, v[i].family);
-		for (size_t k = 0; k < c.nseg; k++) {
-			const struct seginfo *a = &ref.seg[k], *b = &c.seg[k];
+		assert_same_segments(&ref, &c, v[i].file, true);
+	}
+}
 
-			cr_assert(a->ts_ns == b->ts_ns && a->frame == b->frame && a->flags == b->flags &&
-					  a->sport == b->sport && a->dport == b->dport && a->window == b->window &&
-					  a->seq == b->seq && a->ack == b->ack && a->len == b->len &&
-					  a->wire_len == b->wire_len && memcmp(a->data, b->data, a->len) == 0,
-				  "%s: segment %zu differs from lo-en10mb.pcap", v[i].file, k);
+Test(pcap, ipv4_fragments_out_of_order_duplicated_and_overlapping_reassembled)
+{
+	static struct capture ref, c;
+
+	read_capture("lo-en10mb.pcap", &ref);
+	read_capture("frag-v4.pcap", &c);
+	cr_assert_eq(c.rc, 0, "%s", c.diag.msg);
+	assert_same_segments(&ref, &c, "frag-v4.pcap", false);
+	assert_invariants(&c, "frag-v4.pcap");
+	/* Six data segments: requests of 111, heads of 217, bodies of 116 IP
+	 * payload bytes, in 48-byte pieces (3, 5, 3), the first three of each
+	 * with a duplicate and an overlapping piece (2 more). */
+	cr_assert_eq(c.st.reassembled, 6);
+	cr_assert_eq(c.st.ip_fragments, 2 * (3 + 5 + 3) + 6 * 2);
+	cr_assert_eq(c.st.fragments_used, c.st.ip_fragments);
+	cr_assert_eq(c.st.frag_overlaps, 6 * 2 + 6, "each duplicate, overlap, and the piece it overlapped last");
+	cr_assert_eq(c.st.skipped_fragments, 0);
+	cr_assert_eq(c.st.frag_conflicts, 0);
+	cr_assert_eq(c.st.skipped_tcp, 0);
+}
+
+Test(pcap, ipv4_fragments_whose_overlap_disagrees_are_given_up_and_counted)
+{
+	static struct capture ref, c;
+
+	read_capture("lo-en10mb.pcap", &ref);
+	read_capture("frag-v4-conflict.pcap", &c);
+	cr_assert_eq(c.rc, 0, "%s", c.diag.msg);
+	assert_invariants(&c, "frag-v4-conflict.pcap");
+	/* RFC 5722 §4: the first request's datagram, with all its 6 pieces. */
+	cr_assert_eq(c.st.frag_conflicts, 1);
+	cr_assert_eq(c.st.reassembled, 5);
+	cr_assert_eq(c.st.skipped_fragments, 6);
+	cr_assert_eq(c.st.skipped_tcp, 6, "the lost pieces carried TCP");
+	cr_assert_eq(c.nseg, ref.nseg - 1);
+	for (size_t k = 0; k < c.nseg; k++)
+		cr_assert_eq(c.seg[k].seq, ref.seg[k < 3 ? k : k + 1].seq, "segment %zu", k);
+}
+
+Test(pcap, ipv6_fragments_out_of_order_reassembled)
+{
+	static struct capture ref, c;
+
+	read_capture("ipv6-raw.pcap", &ref);
+	read_capture("frag-v6.pcap", &c);
+	cr_assert_eq(c.rc, 0, "%s", c.diag.msg);
+	assert_same_segments(&ref, &c, "frag-v6.pcap", false);
+	assert_invariants(&c, "frag-v6.pcap");
+	cr_assert_eq(c.st.reassembled, 6);
+	cr_assert_eq(c.st.ip_fragments, 2 * (3 + 5 + 3));
+	cr_assert_eq(c.st.skipped_tcp, 0);
+}
+
+Test(pcap, tso_super_segment_with_ipv4_total_length_0_takes_the_frame_length)
+{
+	static struct capture ref, c;
+	uint8_t want[2][2048], got[2][2048];
+	size_t nw[2] = { 0, 0 }, ng[2] = { 0, 0 };
+
+	read_capture("lo-en10mb.pcap", &ref);
+	read_capture("tso.pcap", &c);
+	cr_assert_eq(c.rc, 0, "%s", c.diag.msg);
+	assert_invariants(&c, "tso.pcap");
+	cr_assert_eq(c.st.len_from_frame, 2, "each response's head and body in one frame");
+	cr_assert_eq(c.nseg, NFRAMES - 2);
+	cr_assert_eq(c.st.tcp_payload_bytes, PAYLOAD_BYTES);
+	/* The server's stream bytes are the same. */
+	for (size_t k = 0; k < ref.nseg; k++) {
+		int d = ref.seg[k].sport == PORT;
+
+		cr_assert_leq(ref.seg[k].len, sizeof(want[d]) - nw[d]);
+		memcpy(want[d] + nw[d], ref.seg[k].data, ref.seg[k].len);
+		nw[d] += ref.seg[k].len;
+	}
+	for (size_t k = 0; k < c.nseg; k++) {
+		int d = c.seg[k].sport == PORT;
+
+		cr_assert_leq(c.seg[k].len, sizeof(got[d]) - ng[d]);
+		memcpy(got[d] + ng[d], c.seg[k].data, c.seg[k].len);
+		ng[d] += c.seg[k].len;
+	}
+	cr_assert(nw[0] == ng[0] && memcmp(want[0], got[0], nw[0]) == 0);
+	cr_assert(nw[1] == ng[1] && memcmp(want[1], got[1], nw[1]) == 0);
+	cr_assert_eq(c.seg[5].len, 185 + 84);
+	cr_assert_eq(c.seg[5].wire_len, 185 + 84);
+}
+
+Test(pcap, pcapng_sections_and_interfaces_of_different_link_types)
+{
+	char path[4096];
+	struct sc_diag diag = { 0 };
+	struct sc_tcp_seg seg;
+	const struct sc_pcap_iface *i;
+	struct sc_pcap *p;
+	char buf[512];
+	int n = 0;
+
+	fixture_path(path, sizeof(path), "multi-if.pcapng");
+	p = sc_pcap_open(path, &diag);
+	cr_assert_not_null(p, "%s", diag.msg);
+	while (sc_pcap_next(p, &seg, &diag) == 1)
+		n++;
+	cr_assert_eq(n, NFRAMES);
+	cr_assert_eq(sc_pcap_ninterfaces(p), 2);
+	i = sc_pcap_interface(p, 0);
+	cr_assert(i->dlt == DLT_EN10MB && i->decoded && i->frames == NFRAMES / 2 && i->tcp_segments == NFRAMES / 2);
+	cr_assert_str_eq(i->name, "eth0");
+	i = sc_pcap_interface(p, 1);
+	cr_assert(i->dlt == DLT_NULL && i->decoded && i->frames == NFRAMES / 2 && i->tcp_segments == NFRAMES / 2);
+	cr_assert_str_eq(i->name, "lo0");
+	cr_assert_null(sc_pcap_interface(p, 2));
+	cr_assert_eq(sc_pcap_stats(p)->skipped_blocks, 2, "the name resolution and statistics blocks");
+	sc_pcap_describe_interfaces(p, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "0: EN10MB eth0, 12 frames, 12 TCP segments\n1: NULL lo0, 12 frames, 12 TCP segments");
+	sc_pcap_close(p);
+}
+
+Test(pcap, pcapng_interface_of_an_unsupported_link_type_is_counted_and_named)
+{
+	static struct capture ref, c;
+	char path[4096], buf[512];
+	struct sc_diag diag = { 0 };
+	struct sc_tcp_seg seg;
+	struct sc_pcap *p;
+
+	read_capture("lo-en10mb.pcap", &ref);
+	read_capture("unsupported-if.pcapng", &c);
+	cr_assert_eq(c.rc, 0, "%s", c.diag.msg);
+	assert_same_segments(&ref, &c, "unsupported-if.pcapng", true);
+	assert_invariants(&c, "unsupported-if.pcapng");
+	cr_assert_eq(c.st.skipped_link_type, 1);
+	cr_assert_eq(c.st.skipped_malformed, 1, "the frame of interface 5, which no block describes");
+	fixture_path(path, sizeof(path), "unsupported-if.pcapng");
+	p = sc_pcap_open(path, &diag);
+	cr_assert_not_null(p, "%s", diag.msg);
+	while (sc_pcap_next(p, &seg, &diag) == 1)
+		;
+	sc_pcap_describe_interfaces(p, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "0: EN10MB eth0, 24 frames, 24 TCP segments\n"
+			      "1: USB_LINUX usbmon0, 1 frames not decoded (link type not supported)");
+	sc_pcap_close(p);
+}
+
+/* The request frame of every encapsulated variant, cut at every length and
+ * placed before a guard page: never a read outside the frame, one outcome. */
+Test(pcap, every_encapsulation_every_caplen_before_guard_page)
+{
+	static const char *const files[] = { "pppoe.pcap", "llc-snap.pcap", "mpls.pcap", "vxlan.pcap",
+					     "geneve.pcap", "gre.pcap", "erspan.pcap", "ip4in6.pcap",
+					     "chdlc.pcap", "ppp.pcap", "nflog.pcap", "arcnet.pcap",
+					     "ipv6-atomic.pcap", "tso.pcap" };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char path[4096], errbuf[PCAP_ERRBUF_SIZE];
+		struct pcap_pkthdr *h;
+		const u_char *data;
+		struct fb f = { .len = 0 };
+		pcap_t *pc;
+		int dlt;
+
+		fixture_path(path, sizeof(path), files[i]);
+		pc = pcap_open_offline(path, errbuf);
+		cr_assert_not_null(pc, "%s", errbuf);
+		dlt = pcap_datalink(pc);
+		for (int k = 0; k < 6; k++) /* frame 6: a response head (merged in tso.pcap) */
+			cr_assert_eq(pcap_next_ex(pc, &h, &data), 1);
+		putb(&f, data, h->caplen);
+		pcap_close(pc);
+		for (size_t cap = 0; cap <= f.len; cap++) {
+			struct sc_tcp_seg seg;
+			struct sc_pcap_stats st;
+			int rc = decode_n(dlt, &f, cap, &seg, &st);
+
+			if (cap == f.len)
+				cr_assert_eq(rc, 1, "%s: the whole frame is a segment", files[i]);
+			else if (rc == 0)
+				cr_assert_eq(st.skipped_truncated, 1, "%s caplen %zu", files[i], cap);
 		}
 	}
 }
