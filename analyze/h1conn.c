@@ -62,6 +62,8 @@ struct side {
 	uint64_t chunk_ts;  /* time of the chunk being processed */
 	uint64_t skipped;   /* bytes dropped while resynchronising */
 	uint64_t skip_off;
+	bool skip_line;     /* resync: drop through the next LF first (the rest of a bad line) */
+	bool seen_http;     /* a message head, or a head that failed to parse, came on this side */
 	uint64_t tunnel_bytes;
 };
 
@@ -307,6 +309,7 @@ static int on_request_head(struct sc_h1conn *h, const struct sc_h1_head *hd, uin
 	enum sc_h1_body_kind kind;
 	int rc;
 
+	s->seen_http = true;
 	if (h->nfifo >= FIFO_MAX) {
 		/* Something is badly wrong (a server that never answers, or
 		 * misparsed traffic): give up on the oldest rather than grow. */
@@ -398,6 +401,7 @@ static int on_response_head(struct sc_h1conn *h, const struct sc_h1_head *hd, ui
 	uint64_t blen;
 	enum sc_h1_body_kind kind;
 
+	s->seen_http = true;
 	if (!t) {
 		t = match_request(h, ts);
 		if (!t) {
@@ -510,6 +514,7 @@ static long step(struct sc_h1conn *h, int side, const uint8_t *p, size_t n, uint
 			}
 			s->last_len = 0;
 			if (r < 0) {
+				s->seen_http = true;
 				rc = sc_convo_anomaly(h->env, h->c, SC_ANOM_PARSE, side, off + used + d.offset, 0, ts, 0,
 						      "%s", d.msg);
 				if (rc < 0)
@@ -522,11 +527,13 @@ static long step(struct sc_h1conn *h, int side, const uint8_t *p, size_t n, uint
 							return rc;
 					}
 				}
+				/* Resync after the bad message's first line: the next
+				 * message starts on a line of its own, and restarting
+				 * inside this one would find its tail ("OST /" of
+				 * "POST /") and report the same error again. */
 				s->st = S_RESYNC;
 				s->skip_off = off + used;
-				/* Skip at least the first byte so that resync moves on. */
-				used++;
-				s->skipped++;
+				s->skip_line = true;
 				break;
 			}
 			rc = side == SC_FROM_CLIENT ? on_request_head(h, &hd, off + used, used == 0 ? head_ts : ts)
@@ -555,6 +562,7 @@ static long step(struct sc_h1conn *h, int side, const uint8_t *p, size_t n, uint
 				}
 				s->st = S_RESYNC;
 				s->skip_off = off + used;
+				s->skip_line = true; /* the bad chunk line */
 				break;
 			}
 			used += (size_t)r;
@@ -585,7 +593,20 @@ static long step(struct sc_h1conn *h, int side, const uint8_t *p, size_t n, uint
 		case S_DONE:
 			return (long)used;
 		case S_RESYNC: {
-			long at = sc_h1_find_head(p + used, n - used, side == SC_FROM_CLIENT);
+			long at;
+
+			if (s->skip_line) {
+				const uint8_t *lf = memchr(p + used, '\n', n - used);
+				size_t k = lf ? (size_t)(lf - (p + used)) + 1 : n - used;
+
+				s->skipped += k;
+				used += k;
+				if (!lf)
+					return (long)used;
+				s->skip_line = false;
+				break;
+			}
+			at = sc_h1_find_head(p + used, n - used, side == SC_FROM_CLIENT);
 
 			if (at < 0) {
 				/* Keep the bytes after the last LF: a start line may
@@ -688,6 +709,26 @@ int sc_h1conn_data(struct sc_h1conn *h, int side, uint64_t ts_ns, uint64_t off, 
 	return 0;
 }
 
+/* Bytes skipped while looking for the next message head, and no head came
+ * before the gap or the end of the stream (`why`): they go into an anomaly's
+ * length all the same, held bytes of a line that never ended included. */
+static int flush_skipped(struct sc_h1conn *h, int side, uint64_t ts, const char *why)
+{
+	struct side *s = &h->s[side];
+	uint64_t n = s->skipped + (s->st == S_RESYNC ? s->len : 0);
+	int rc = 0;
+
+	/* A side that never showed an HTTP/1 message (a connection joined in
+	 * the middle that only looked like HTTP/1) lost no HTTP bytes. */
+	if (s->st == S_RESYNC && n && s->seen_http)
+		rc = sc_convo_anomaly(h->env, h->c, SC_ANOM_UNKNOWN, side, s->skip_off, n, ts, 0,
+				      "HTTP/1: skipped %" PRIu64 " bytes, and no %s followed before %s", n,
+				      side == SC_FROM_CLIENT ? "request" : "response", why);
+	s->skipped = 0;
+	s->skip_line = false;
+	return rc;
+}
+
 /* A head cut by a gap or by the end of the stream.  What arrived is decoded as
  * far as its complete lines go (the start line and whole header fields) and
  * the message is kept, truncated and with headers_incomplete: a request with
@@ -747,6 +788,9 @@ int sc_h1conn_gap(struct sc_h1conn *h, int side, uint64_t ts_ns, uint64_t off, u
 		return rc;
 	if (s->st == S_TUNNEL || s->st == S_DONE)
 		return 0;
+	rc = flush_skipped(h, side, ts_ns, "the gap");
+	if (rc < 0)
+		return rc;
 	/* Inside a body whose framing survives the gap: the message goes on,
 	 * incomplete. */
 	if (s->st == S_BODY && s->len == 0 && sc_h1_body_gap(&s->body, n, &d) == 0) {
@@ -822,6 +866,11 @@ int sc_h1conn_end(struct sc_h1conn *h, uint64_t ts_ns, bool closed)
 			}
 			if (rc >= 0)
 				rc = side == SC_FROM_CLIENT ? request_done(h, t, ts_ns) : response_done(h, t, ts_ns, 0);
+		} else if (s->st == S_RESYNC) {
+			rc = flush_skipped(h, side, ts_ns, "the end of the stream");
+		} else if (s->st == S_HEAD && s->len > 0 && sc_h1_only_empty_lines(s->buf, s->len)) {
+			/* A stray CRLF after the last message (RFC 9112 §2.2):
+			 * nothing was cut. */
 		} else if (s->st == S_HEAD && s->len > 0) {
 			rc = anomaly(h, SC_ANOM_TRUNCATED, side, s->buf_off, s->len, ts_ns,
 				     side == SC_FROM_CLIENT ? "HTTP/1 request head cut by the end of the stream"
@@ -839,6 +888,10 @@ int sc_h1conn_end(struct sc_h1conn *h, uint64_t ts_ns, bool closed)
 					      " bytes after the switch are not decoded", h->s[0].tunnel_bytes + h->s[1].tunnel_bytes);
 		}
 	}
+	/* Neither side ever showed an HTTP/1 message: the connection was taken
+	 * for HTTP/1 from a line that only looked like one. */
+	if (!h->s[0].seen_http && !h->s[1].seen_http)
+		h->c->proto = SC_PROTO_UNKNOWN;
 	/* Requests still waiting: no response in the capture. */
 	while (rc >= 0 && h->head) {
 		struct ptx *t = h->head;

@@ -563,6 +563,14 @@ static int skip_empty_lines(const uint8_t *buf, size_t len, bool request, size_t
 	return 0;
 }
 
+bool sc_h1_only_empty_lines(const uint8_t *buf, size_t len)
+{
+	size_t start;
+
+	/* SC_EAGAIN: every byte was an empty line (or a last CR without its LF). */
+	return len > 0 && skip_empty_lines(buf, len, true, &start, NULL) == SC_EAGAIN;
+}
+
 int sc_h1_parse_head(const uint8_t *buf, size_t len, size_t last_len, bool request, struct sc_h1_head *h,
 		     struct sc_diag *diag)
 {

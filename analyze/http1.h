@@ -119,6 +119,13 @@ struct sc_h1_head {
 int sc_h1_parse_head(const uint8_t *buf, size_t len, size_t last_len, bool request, struct sc_h1_head *h,
 		     struct sc_diag *diag);
 
+/* Whether buf[0..len) (borrowed, len > 0) holds nothing but up to
+ * SC_H1_MAX_EMPTY_LINES empty lines (CRLF or LF; a last CR without its LF
+ * counts as the start of one): the empty lines RFC 9112 §2.2 lets a recipient
+ * ignore before a start line.  At the end of a stream they are not a message
+ * cut short. */
+bool sc_h1_only_empty_lines(const uint8_t *buf, size_t len);
+
 /* Whether the connection stays open after this message (RFC 9112 §9.3):
  * "close" ends it; HTTP/1.1 persists by default; HTTP/1.0 only with
  * "keep-alive". */

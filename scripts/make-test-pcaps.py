@@ -72,6 +72,16 @@ pieces, sent last piece first; the stream bytes are unchanged):
                       gets an overlapping piece whose bytes differ: it is given up
     frag-v6.pcap      LINKTYPE_RAW IPv6 (from ipv6-raw.pcap), out of order
 
+HTTP/1 edge cases (issue 14 items 4 to 6), one synthesized connection each
+(Ethernet, IPv4, a handshake, the payloads below in turn, FINs; checksums right):
+
+    h1-stray-crlf.pcap     a response followed by a lone CRLF before the FIN (RFC 9112 §2.2)
+    h1-bad-request.pcap    a request with two Content-Length values, then a good one;
+                           the server answers 400, then 200
+    h1-rejected-head.pcap  a HEAD request whose Transfer-Encoding is folded (obs-fold,
+                           rejected), answered 200 with a Content-Length and no body,
+                           then a GET answered 200
+
 pcapng with several interfaces:
 
     multi-if.pcapng   two sections: the first (little-endian) with an Ethernet
@@ -401,6 +411,60 @@ def tso_frames(recs):
     return out
 
 
+def synth_conn(exchanges, t0=1700000000, port=(40000, 80)):
+    """Records of one TCP connection on Ethernet/IPv4: handshake, then each
+    (side, payload) of `exchanges` as one segment acknowledged by the other
+    side, then FIN from the client, FIN from the server and the last ACK."""
+    ips = (bytes([192, 0, 2, 1]), bytes([198, 51, 100, 2]))
+    seq = [1000, 5000]
+    recs, t = [], [0]
+
+    def seg(side, flags, payload=b""):
+        src, dst = ips[side], ips[1 - side]
+        sp, dp = port[side], port[1 - side]
+        tcp = bytearray(struct.pack("!HHIIBBHHH", sp, dp, seq[side], seq[1 - side], 5 << 4, flags, 65535, 0, 0)
+                        + payload)
+        pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
+        tcp[16:18] = struct.pack("!H", checksum(pseudo + bytes(tcp)))
+        ip = ipv4_header(20 + len(tcp), 100 + len(recs), 0x4000, 6, src, dst)
+        frame = MACS + b"\x08\x00" + ip + bytes(tcp)
+        recs.append((t0, t[0], frame, len(frame)))
+        t[0] += 1000
+        seq[side] += len(payload) + (1 if flags & 0x03 else 0)
+
+    seg(0, 0x02)
+    seg(1, 0x12)
+    seg(0, 0x10)
+    for side, payload in exchanges:
+        seg(side, 0x18, payload)
+        seg(1 - side, 0x10)
+    seg(0, 0x11)
+    seg(1, 0x11)
+    seg(0, 0x10)
+    return recs
+
+
+H1_CAPTURES = {
+    "h1-stray-crlf.pcap": [
+        (0, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        (1, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"),
+        (1, b"\r\n"),
+    ],
+    "h1-bad-request.pcap": [
+        (0, b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
+        (0, b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n"),
+        (1, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
+        (1, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"),
+    ],
+    "h1-rejected-head.pcap": [
+        (0, b"HEAD /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n"),
+        (1, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"),
+        (0, b"GET /y HTTP/1.1\r\nHost: x\r\n\r\n"),
+        (1, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"),
+    ],
+}
+
+
 def write_pcapngs(outdir, snaplen, recs):
     conns = {}
     for r in recs:
@@ -575,6 +639,8 @@ def main():
     write(os.path.join(outdir, "frag-v6.pcap"), pcap_bytes(LINKTYPE_RAW, snaplen, frag_v6_frames(v6)))
     write(os.path.join(outdir, "ipv6-atomic.pcap"), pcap_bytes(LINKTYPE_RAW, snaplen, atomic_v6_frames(v6)))
     write_pcapngs(outdir, snaplen, recs)
+    for name, exchanges in H1_CAPTURES.items():
+        write(os.path.join(outdir, name), pcap_bytes(LINKTYPE_ETHERNET, 65535, synth_conn(exchanges)))
 
     if len(sys.argv) == 4:
         write_fuzz_seeds(outdir, sys.argv[3])

@@ -1465,6 +1465,18 @@ Test(http1, too_many_empty_lines_before_start_line)
 		 "HTTP/1 request line at offset 0: invalid character 0x0d in the method");
 }
 
+Test(http1, only_empty_lines)
+{
+	static const char *const yes[] = { "\r\n", "\n", "\r", "\r\n\r\n", "\n\r\n\r" };
+	static const char *const no[] = { "", "x", "\r\nH", " \r\n", "\r\r\n",
+					  "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n" /* 17: over the cap */ };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		cr_assert(sc_h1_only_empty_lines((const uint8_t *)yes[i], strlen(yes[i])), "%zu", i);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		cr_assert_not(sc_h1_only_empty_lines((const uint8_t *)no[i], strlen(no[i])), "%zu", i);
+}
+
 Test(http1, conflicting_content_length_values)
 {
 	HEAD_ERR(false, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", SC_EPROTO,
