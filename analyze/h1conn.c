@@ -436,7 +436,9 @@ static int on_response_head(struct sc_h1conn *h, const struct sc_h1_head *hd, ui
 		t->b.tx.version = hd->minor ? "HTTP/1.1" : "HTTP/1.0";
 	method = t->b.tx.method;
 	kind = sc_h1_response_body(hd, method, &blen);
-	if (hd->status == 101 && t->upgrade_h2c && view_ieq(hd->upgrade_proto, "h2c"))
+	/* A 101 to h2c switches to HTTP/2 (RFC 7540 §3.2), also when its request
+	 * is not in the capture: the server's word is what counts. */
+	if (hd->status == 101 && view_ieq(hd->upgrade_proto, "h2c") && (t->upgrade_h2c || !t->b.tx.method.p))
 		*upgrade = 1;
 	if (*upgrade) {
 		/* HTTP/2 from the next byte on: the response ends with its head. */
@@ -729,6 +731,17 @@ static int flush_skipped(struct sc_h1conn *h, int side, uint64_t ts, const char 
 	return rc;
 }
 
+/* The body of `side` in `t` is not whole: bytes of it are missing (a gap
+ * inside it) or it was cut.  bodies.truncated says so even when the bytes
+ * kept are all the bytes decoded, which then join across the hole. */
+static void body_not_whole(struct ptx *t, int side)
+{
+	if (side == SC_FROM_CLIENT)
+		t->b.tx.req_body_cut = true;
+	else
+		t->b.tx.resp_body_cut = true;
+}
+
 /* A head cut by a gap or by the end of the stream.  What arrived is decoded as
  * far as its complete lines go (the start line and whole header fields) and
  * the message is kept, truncated and with headers_incomplete: a request with
@@ -794,10 +807,14 @@ int sc_h1conn_gap(struct sc_h1conn *h, int side, uint64_t ts_ns, uint64_t off, u
 	/* Inside a body whose framing survives the gap: the message goes on,
 	 * incomplete. */
 	if (s->st == S_BODY && s->len == 0 && sc_h1_body_gap(&s->body, n, &d) == 0) {
-		if (s->cur)
+		if (s->cur) {
 			s->cur->b.tx.truncated = true;
+			body_not_whole(s->cur, side);
+		}
 		return 0;
 	}
+	if (s->st == S_BODY && s->cur)
+		body_not_whole(s->cur, side);
 	/* The framing is lost: the message in progress is cut. */
 	rc = salvage_head(h, side);
 	if (rc < 0)
@@ -860,6 +877,7 @@ int sc_h1conn_end(struct sc_h1conn *h, uint64_t ts_ns, bool closed)
 			 * connection closed (RFC 9112 §6.3 rule 8). */
 			if (!closed || sc_h1_body_finish(&s->body, &d) < 0) {
 				t->b.tx.truncated = true;
+				body_not_whole(t, side);
 				rc = anomaly(h, SC_ANOM_TRUNCATED, side, s->buf_off, 0, ts_ns,
 					     closed ? d.msg : (side == SC_FROM_CLIENT ? "HTTP/1 request cut by the end of the capture"
 								: "HTTP/1 response cut by the end of the capture"));
@@ -935,6 +953,7 @@ int sc_h1conn_upgrade_info(struct sc_h1conn *h, struct sc_h2_upgrade *up)
 	up->req_body.p = t->b.tx.req_body_bytes ? t->b.body[0] : NULL;
 	up->req_body.len = (size_t)(t->b.tx.req_body_bytes < t->b.max_body ? t->b.tx.req_body_bytes : t->b.max_body);
 	up->req_offset = t->b.tx.req_offset;
+	up->interim_status = 101;
 	return 0;
 }
 

@@ -344,6 +344,10 @@ static int upgrade_init(struct sc_h2conn *h, const struct sc_h2_upgrade *up)
 	t->req_end_ns = up->req_end_ns;
 	t->req_header_bytes = up->req_header_bytes;
 	t->req_offset = up->req_offset;
+	/* The 101 answered this request before HTTP/2 did (RFC 7540 §3.2). */
+	t->interim_status = up->interim_status;
+	if (!up->method.p)
+		t->truncated = true; /* the request is not in the capture */
 	st->seen[SC_FROM_CLIENT] = true;
 	st->ended[SC_FROM_CLIENT] = true;
 	st->phase[SC_FROM_CLIENT] = 1;

@@ -79,6 +79,7 @@ struct sc_h2_upgrade {
 	uint64_t req_header_bytes, req_body_bytes;
 	struct sc_view req_body;     /* at most max_body bytes, borrowed */
 	uint64_t req_offset;
+	int interim_status;          /* the 101 that switched (stream 1's interim response), 0 if none */
 };
 
 /* Caps (STYLE.md §5).  Going over one is a connection error for that

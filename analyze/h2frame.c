@@ -304,7 +304,12 @@ static void frame_begin(struct sc_h2conn *h, int side)
 	}
 	if (d->check_first) {
 		d->check_first = false;
-		if (f.type != FT_SETTINGS || (f.flags & F_ACK))
+		/* The preface's SETTINGS carries the sender's settings: an ACK
+		 * acknowledges the peer's and cannot be it. */
+		if (f.type == FT_SETTINGS && (f.flags & F_ACK))
+			sc_h2_stream_error(h, NULL, side, d->foff, "the first frame from the %s is a SETTINGS "
+					   "acknowledgement, not its own SETTINGS (RFC 9113 §3.4)", side_names[side]);
+		else if (f.type != FT_SETTINGS)
 			sc_h2_stream_error(h, NULL, side, d->foff, "the first frame from the %s is %s, not SETTINGS (RFC 9113 §3.4)",
 					   side_names[side], sc_h2_type_name(f.type, tb, sizeof(tb)));
 	}
@@ -811,6 +816,16 @@ void sc_h2_gap_in(struct sc_h2conn *h, int side, uint64_t off, uint64_t n)
 {
 	struct h2dir *d = &h->d[side];
 
+	if (side == SC_FROM_CLIENT && d->st == ST_PREFACE && d->pm == 0) {
+		/* Before the client preface (an h2c upgrade whose HTTP/1 request
+		 * was not captured): HTTP/2 has not begun, no HPACK state is
+		 * lost, and the preface is still to come. */
+		sc_h2_anomaly(h, SC_ANOM_GAP, side, off, n, 0,
+			      "HTTP/2: %llu bytes of the client stream missing at offset %llu, before the connection preface",
+			      (unsigned long long)n, (unsigned long long)off);
+		d->pos = off + n;
+		return;
+	}
 	d->at_start = false;
 	d->check_first = false;
 	if (d->st == ST_FAILED) {

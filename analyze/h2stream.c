@@ -273,6 +273,11 @@ void sc_h2_data_lost(struct sc_h2conn *h, int side)
 
 	if (st) {
 		st->gap[side] = true;
+		/* The body kept joins the bytes around the hole: not whole. */
+		if (side == SC_FROM_CLIENT)
+			st->b->tx.req_body_cut = true;
+		else
+			st->b->tx.resp_body_cut = true;
 		if (st->g[side].state == G_ON)
 			st->g[side].state = G_LOST;
 	}

@@ -113,7 +113,7 @@ static void report_skipped(const char *path, const struct sc_analyze_result *res
 	}
 	if (st->skipped_tcp) {
 		fprintf(stderr, "%s: %" PRIu64 " frames carrying TCP were skipped, their bytes are missing from the "
-			"streams (skipped frames: ", path, st->skipped_tcp);
+			"streams (all skipped frames: ", path, st->skipped_tcp);
 		sc_cli_print_skipped(stderr, st);
 		fputs(")\n", stderr);
 	}

@@ -81,6 +81,8 @@ HTTP/1 edge cases (issue 14 items 4 to 6), one synthesized connection each
     h1-rejected-head.pcap  a HEAD request whose Transfer-Encoding is folded (obs-fold,
                            rejected), answered 200 with a Content-Length and no body,
                            then a GET answered 200
+    h2c-upgrade.pcap       a GET with Upgrade: h2c, the 101, then HTTP/2: stream 1 answered 200
+    h2c-lost-request.pcap  the same, but the segment of the request is not in the capture
 
 pcapng with several interfaces:
 
@@ -413,8 +415,9 @@ def tso_frames(recs):
 
 def synth_conn(exchanges, t0=1700000000, port=(40000, 80)):
     """Records of one TCP connection on Ethernet/IPv4: handshake, then each
-    (side, payload) of `exchanges` as one segment acknowledged by the other
-    side, then FIN from the client, FIN from the server and the last ACK."""
+    (side, payload[, lost]) of `exchanges` as one segment acknowledged by the
+    other side (a lost one takes its sequence numbers and leaves no frame),
+    then FIN from the client, FIN from the server and the last ACK."""
     ips = (bytes([192, 0, 2, 1]), bytes([198, 51, 100, 2]))
     seq = [1000, 5000]
     recs, t = [], [0]
@@ -435,7 +438,10 @@ def synth_conn(exchanges, t0=1700000000, port=(40000, 80)):
     seg(0, 0x02)
     seg(1, 0x12)
     seg(0, 0x10)
-    for side, payload in exchanges:
+    for side, payload, *lost in exchanges:
+        if lost and lost[0]:
+            seq[side] += len(payload)
+            continue
         seg(side, 0x18, payload)
         seg(1 - side, 0x10)
     seg(0, 0x11)
@@ -443,6 +449,20 @@ def synth_conn(exchanges, t0=1700000000, port=(40000, 80)):
     seg(0, 0x10)
     return recs
 
+
+def h2_frame(ftype, flags, sid, payload=b""):
+    return struct.pack("!I", len(payload))[1:] + struct.pack("!BBI", ftype, flags, sid) + payload
+
+
+H2C_REQUEST = (b"GET /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+               b"HTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n")
+H2C_AFTER = [
+    (1, b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"),
+    (0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + h2_frame(4, 0, 0) + h2_frame(4, 1, 0)),
+    # SETTINGS, its ACK, then HEADERS (:status 200, HPACK static index 8)
+    # ending stream 1.
+    (1, h2_frame(4, 0, 0) + h2_frame(4, 1, 0) + h2_frame(1, 0x5, 1, b"\x88")),
+]
 
 H1_CAPTURES = {
     "h1-stray-crlf.pcap": [
@@ -462,6 +482,8 @@ H1_CAPTURES = {
         (0, b"GET /y HTTP/1.1\r\nHost: x\r\n\r\n"),
         (1, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"),
     ],
+    "h2c-upgrade.pcap": [(0, H2C_REQUEST)] + H2C_AFTER,
+    "h2c-lost-request.pcap": [(0, H2C_REQUEST, True)] + H2C_AFTER,
 }
 
 

@@ -42,7 +42,7 @@ expect_eq "frag-v4-conflict.pcap: exit status" "$ST" 1
 expect_eq "frag-v4-conflict.pcap: counts" "$(q "SELECT ip_fragments, reassembled, skipped_fragments, skipped_tcp
 	FROM captures")" "35 5 6 6"
 expect_eq "frag-v4-conflict.pcap: stderr" "$(grep "carrying TCP" "$WORK/a.err")" \
-	"$P/frag-v4-conflict.pcap: 6 frames carrying TCP were skipped, their bytes are missing from the streams (skipped frames: fragments not reassembled 6)"
+	"$P/frag-v4-conflict.pcap: 6 frames carrying TCP were skipped, their bytes are missing from the streams (all skipped frames: fragments not reassembled 6)"
 
 # Interfaces: which were read, and the one whose link type is not decoded.
 analyze "$P/multi-if.pcapng"

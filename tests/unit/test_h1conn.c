@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "analyze/convo.h"
+#include "analyze/h2conn.h"
 
 #include "sc_test.h"
 
@@ -38,8 +39,11 @@ static int on_tx(void *ctx, const struct sc_tx *t)
 	    (int)t->path.len, t->path.p ? (const char *)t->path.p : "", t->status);
 	if (t->interim_status)
 		app(r, " interim=%d", t->interim_status);
-	app(r, " req_body=%" PRIu64 " resp_body=%" PRIu64 "%s%s%s\n", t->req_body_bytes, t->resp_body_bytes,
-	    t->complete ? " complete" : "", t->truncated ? " truncated" : "", t->error ? " error" : "");
+	app(r, " req_body=%" PRIu64 " resp_body=%" PRIu64 "%s%s%s%s%s\n", t->req_body_bytes, t->resp_body_bytes,
+	    t->complete ? " complete" : "", t->truncated ? " truncated" : "", t->error ? " error" : "",
+	    t->req_body_cut ? " req_body_not_whole" : "", t->resp_body_cut ? " resp_body_not_whole" : "");
+	if (t->resp_body.len && t->resp_body_cut)
+		app(r, " resp_body_data=\"%.*s\"\n", (int)t->resp_body.len, (const char *)t->resp_body.p);
 	return 0;
 }
 
@@ -240,4 +244,106 @@ Test(h1conn, a_midstream_connection_reports_what_it_skipped_once_http_was_seen)
 	cr_assert_str_eq(r.out, "anomaly undecoded side=0 off=0 len=26: HTTP/1: skipped 26 bytes to the next request\n"
 				"tx GET /a 200 req_body=0 resp_body=2 complete\n");
 	cr_assert_eq(proto, SC_PROTO_HTTP1);
+}
+
+/* ---- issue 14 item 7: the switch to h2c ------------------------------------------------ */
+
+#define H2C_REQ "GET /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n" \
+		"HTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n"
+#define H2C_101 "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+
+static struct sc_h1conn *h2c_conn(struct rec *r, struct sc_sink *sink, struct sc_dec_stats *st,
+				  struct sc_dec_env *env, struct sc_conn *conn)
+{
+	struct sc_h1conn *h;
+
+	memset(r, 0, sizeof(*r));
+	*sink = (struct sc_sink){ r, NULL, NULL, on_tx, on_anomaly, NULL };
+	*env = (struct sc_dec_env){ sink, 1 << 20, st };
+	*conn = (struct sc_conn){ .id = 1, .proto = SC_PROTO_HTTP1 };
+	h = sc_h1conn_new(conn, env);
+	cr_assert_not_null(h);
+	return h;
+}
+
+Test(h1conn, the_101_of_an_h2c_upgrade_is_stream_1s_interim_response)
+{
+	struct rec r;
+	struct sc_sink sink;
+	struct sc_dec_stats st = { 0 };
+	struct sc_dec_env env;
+	struct sc_conn conn;
+	struct sc_h1conn *h = h2c_conn(&r, &sink, &st, &env, &conn);
+	struct sc_h2_upgrade up;
+
+	cr_assert_eq(sc_h1conn_data(h, SC_FROM_CLIENT, 1, 0, (const uint8_t *)H2C_REQ, strlen(H2C_REQ)), 0);
+	cr_assert_eq(sc_h1conn_data(h, SC_FROM_SERVER, 2, 0, (const uint8_t *)H2C_101, strlen(H2C_101)),
+		     SC_H1_UPGRADE_H2);
+	cr_assert_eq(sc_h1conn_upgrade_info(h, &up), 0);
+	cr_assert_eq(up.interim_status, 101, "RFC 7540 §3.2: the 101 answers stream 1 before HTTP/2 does");
+	cr_assert(up.method.len == 3 && memcmp(up.method.p, "GET", 3) == 0);
+	cr_assert_str_eq(r.out, "");
+	sc_h1conn_free(h);
+}
+
+Test(h1conn, a_101_to_h2c_whose_request_was_not_captured_still_switches)
+{
+	struct rec r;
+	struct sc_sink sink;
+	struct sc_dec_stats st = { 0 };
+	struct sc_dec_env env;
+	struct sc_conn conn;
+	struct sc_h1conn *h = h2c_conn(&r, &sink, &st, &env, &conn);
+	struct sc_h2_upgrade up;
+
+	/* sv-drop-protocol-change.pcap: the request sat in a lost IP fragment. */
+	cr_assert_eq(sc_h1conn_gap(h, SC_FROM_CLIENT, 1, 0, strlen(H2C_REQ)), 0);
+	cr_assert_eq(sc_h1conn_data(h, SC_FROM_SERVER, 2, 0, (const uint8_t *)H2C_101, strlen(H2C_101)),
+		     SC_H1_UPGRADE_H2);
+	cr_assert_eq(sc_h1conn_upgrade_info(h, &up), 0);
+	cr_assert_eq(up.interim_status, 101);
+	cr_assert_null(up.method.p, "the request is not known");
+	cr_assert_str_eq(r.out, "anomaly gap side=0 off=0 len=114: 114 bytes missing from the client stream\n");
+	sc_h1conn_free(h);
+}
+
+Test(h1conn, a_101_to_h2c_for_a_request_that_did_not_ask_is_a_tunnel)
+{
+	struct chunk c[] = { { SC_FROM_CLIENT, REQ, 0 }, { SC_FROM_SERVER, H2C_101 "RAWBYTES!", 0 } };
+	struct rec r;
+
+	run(c, 2, 0, 0, true, false, &r, NULL);
+	cr_assert_str_eq(r.out, "tx GET /a 101 req_body=0 resp_body=0 complete\n"
+				"anomaly undecoded side=-1 off=0 len=9: HTTP/1: the connection switched protocols; 9 bytes "
+				"after the switch are not decoded\n");
+}
+
+/* ---- issue 14 item 7: a body with a hole ------------------------------------------------- */
+
+Test(h1conn, a_body_with_a_hole_is_marked_not_whole)
+{
+	struct chunk c[] = { { SC_FROM_CLIENT, REQ, 0 },
+			     { SC_FROM_SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab", 0 },
+			     { SC_FROM_SERVER, NULL, 4 },
+			     { SC_FROM_SERVER, "ghij", 0 } };
+	struct rec r;
+
+	/* The data joins "ab" and "ghij": resp_body_bytes counts the 6 bytes
+	 * seen (not the 4 lost), and the body is not whole. */
+	run(c, 4, 0, 0, true, false, &r, NULL);
+	cr_assert_str_eq(r.out, "anomaly gap side=1 off=41 len=4: 4 bytes missing from the server stream\n"
+				"tx GET /a 200 req_body=0 resp_body=6 truncated resp_body_not_whole\n"
+				" resp_body_data=\"abghij\"\n");
+}
+
+Test(h1conn, a_body_cut_by_the_end_is_marked_not_whole)
+{
+	struct chunk c[] = { { SC_FROM_CLIENT, REQ, 0 },
+			     { SC_FROM_SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 0 } };
+	struct rec r;
+
+	run(c, 2, 0, 0, false, false, &r, NULL);
+	cr_assert_str_eq(r.out, "anomaly truncated side=1 off=0 len=0: HTTP/1 response cut by the end of the capture\n"
+				"tx GET /a 200 req_body=0 resp_body=3 truncated resp_body_not_whole\n"
+				" resp_body_data=\"abc\"\n");
 }

@@ -1207,7 +1207,8 @@ Test(h2conn, gap_inside_data_keeps_framing_and_hpack_state)
 				     "offset 137, inside the payload of a DATA frame of stream 1; framing kept\n");
 	cr_assert(strstr(S(&c.tx), "tx 1 HTTP/2 \"POST\" \"https\" \"example.com\" \"/upload\" -> 200 interim=0\n"
 				   " complete=0 truncated=1 error=0 headers_incomplete=0 rst=0/0 promised_by=0\n"
-				   " req off=42 t=10-13 hdr=29 body=20 cut=0 \"0123456789abcdefghij\"\n") != NULL);
+				   " req off=42 t=10-13 hdr=29 body=20 cut=1 \"0123456789abcdefghij\"\n") != NULL,
+		  "the body joins the bytes around the hole: not whole (issue 14)");
 	/* The table is still known: stream 5 resolves its indexed fields. */
 	cr_assert(strstr(S(&c.tx), "tx 5 HTTP/2 \"GET\" \"https\" \"example.com\" \"/two\" -> 200 interim=0\n"
 				   " complete=1 truncated=0 error=0 headers_incomplete=0 ") != NULL);
@@ -1331,6 +1332,37 @@ Test(h2conn, h2c_upgrade_makes_stream_1_from_the_http1_request)
 				    " > \"HTTP2-Settings\": \"AAMAAABkAAQAAP__AAEAAAAA\"\n"
 				    " < \":status\": \"200\"\n"
 				    " < \"content-type\": \"text/html\"\n");
+	buf_free(&f);
+	buf_free(&b);
+	script_free(&s);
+	cap_free(&c);
+}
+
+Test(h2conn, a_gap_before_the_preface_of_an_upgrade_loses_no_hpack_state)
+{
+	struct script s = { 0 };
+	struct cap c = { 0 };
+	struct buf f = { 0 }, b = { 0 };
+	struct sc_h2_upgrade up = { .req_offset = 0, .interim_status = 101 };
+
+	/* A 101 to h2c whose request was not captured (issue 14): the client's
+	 * stream starts with the lost HTTP/1 request, then the preface. */
+	s.up = &up;
+	s.start[1] = 71;
+	sc_gap(&s, 0, 5, 114);
+	putstr(&f, preface);
+	settings(&f, 0);
+	sc_data(&s, 0, 10, &f);
+	buf_free(&f);
+	settings(&f, 0);
+	hp_idx(&b, 8);
+	frameb(&f, HEADERS, END_HEADERS | END_STREAM, 1, &b);
+	sc_data(&s, 1, 11, &f);
+	run_all(&s, &c);
+	cr_assert_str_eq(S(&c.anom), "gap side=0 off=0 len=114 stream=0: HTTP/2: 114 bytes of the client stream missing "
+				     "at offset 0, before the connection preface\n");
+	cr_assert(strstr(S(&c.tx), "tx 1 HTTP/2 \"\" \"http\" \"\" \"\" -> 200 interim=101\n complete=0 truncated=1 error=0 ") != NULL,
+		  "%s", S(&c.tx));
 	buf_free(&f);
 	buf_free(&b);
 	script_free(&s);
@@ -1848,7 +1880,7 @@ Test(h2conn, end_truncates_open_streams_and_cut_frames)
 				     "the client or the server before the connection closed\n");
 	cr_assert(strstr(S(&c.tx), " complete=0 truncated=1 error=0 headers_incomplete=0 rst=0/0 promised_by=0\n"
 				   " req off=42 t=10-10 hdr=16 body=0 cut=0 \"\"\n"
-				   " resp off=24 t=20-20 hdr=1 body=6 cut=0 \"012345\"\n") != NULL);
+				   " resp off=24 t=20-20 hdr=1 body=6 cut=1 \"012345\"\n") != NULL, "6 of 10 bytes: not whole");
 	buf_free(&f);
 	buf_free(&b);
 	script_free(&s);
@@ -2301,6 +2333,27 @@ Test(h2conn, settings_values_and_first_frame_are_checked)
 			 "2147483648 is over 2^31-1 (RFC 9113 §6.5.2: FLOW_CONTROL_ERROR)\n"
 			 "parse_error side=1 off=0 len=0 stream=0: HTTP/2 frame at offset 0: SETTINGS_ENABLE_PUSH of 1 from the "
 			 "server (RFC 9113 §6.5.2)\n");
+	buf_free(&f);
+	script_free(&s);
+	cap_free(&c);
+}
+
+Test(h2conn, a_settings_ack_as_the_first_frame_is_named_as_such)
+{
+	struct script s = { 0 };
+	struct cap c = { 0 };
+	struct buf f = { 0 };
+
+	/* sv-http2-authority-mismatch.pcap: the client acknowledges the
+	 * server's SETTINGS before sending its own (issue 14). */
+	putstr(&f, preface);
+	settings_ack(&f);
+	settings(&f, 0);
+	sc_data(&s, 0, 1, &f);
+	run_all(&s, &c);
+	cr_assert_str_eq(S(&c.anom), "parse_error side=0 off=24 len=0 stream=0: HTTP/2 frame at offset 24: the first "
+				     "frame from the client is a SETTINGS acknowledgement, not its own SETTINGS (RFC 9113 "
+				     "§3.4)\n");
 	buf_free(&f);
 	script_free(&s);
 	cap_free(&c);
